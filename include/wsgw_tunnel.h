@@ -1,0 +1,77 @@
+/*
+ * The tunnel between a client connection and a backend connection after a
+ * successful upgrade.
+ *
+ * The pump is an event-driven state machine: wsgw_tunnel_wants() says which
+ * poll events each side needs, wsgw_tunnel_on_event() records what the poll
+ * reported, wsgw_tunnel_pump() moves bytes without ever blocking, and
+ * wsgw_tunnel_on_timeout() runs the timers (idle, lifetime, pings, close
+ * wait). wsgw_tunnel_run() drives it with one APR pollset in the calling
+ * thread; a shared reactor can drive the same calls instead.
+ *
+ * Memory per tunnel is bounded: one fixed buffer per direction, plus at most
+ * one buffer's worth set aside by a connection's output filters.
+ */
+#ifndef WSGW_TUNNEL_H
+#define WSGW_TUNNEL_H
+
+#include "wsgw_types.h"
+#include <apr_poll.h>
+
+typedef struct wsgw_tunnel_t wsgw_tunnel_t;
+
+typedef enum {
+    WSGW_TUNNEL_CLIENT = 0,
+    WSGW_TUNNEL_BACKEND = 1
+} wsgw_tunnel_side_e;
+
+/* What happened, for the log notes and the status counters. */
+typedef struct wsgw_tunnel_result_t {
+    apr_off_t   bytes_in;     /* client to backend */
+    apr_off_t   bytes_out;    /* backend to client */
+    int         close_code;   /* first Close code seen or sent; 1006 if none */
+    const char *closed_by;    /* "client", "backend" or "gateway" */
+    const char *reason;       /* short lowercase text for the log */
+} wsgw_tunnel_result_t;
+
+/**
+ * Set up a tunnel for @a r (whose 101 was sent) and the backend connection
+ * @a backend. Everything is allocated from r->pool.
+ * @param rsv_allowed RSV bits the negotiated extensions may use
+ */
+apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
+                                conn_rec *backend, const wsgw_dir_conf_t *dc,
+                                unsigned int rsv_allowed);
+
+/** Poll events (APR_POLLIN/APR_POLLOUT) side @a s needs now. */
+apr_int16_t wsgw_tunnel_wants(const wsgw_tunnel_t *t, wsgw_tunnel_side_e s);
+
+/** Record poll results @a rtnevents for side @a s. */
+void wsgw_tunnel_on_event(wsgw_tunnel_t *t, wsgw_tunnel_side_e s,
+                          apr_int16_t rtnevents);
+
+/**
+ * Move as many bytes as possible without blocking.
+ * @return 1 when the tunnel is finished, else 0
+ */
+int wsgw_tunnel_pump(wsgw_tunnel_t *t);
+
+/** Time until the next timer, -1 for none (0: pump again at once). */
+apr_interval_time_t wsgw_tunnel_next_timeout(const wsgw_tunnel_t *t);
+
+/** Run timers due at @a now. */
+void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now);
+
+/** Pollable descriptor of side @a s (stable for the tunnel's life). */
+apr_pollfd_t *wsgw_tunnel_pollfd(wsgw_tunnel_t *t, wsgw_tunnel_side_e s);
+
+/**
+ * Drive the tunnel to its end with a private pollset, in this thread.
+ * @return APR_SUCCESS, or the error that ended it abnormally
+ */
+apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t);
+
+/** Outcome, valid once the tunnel finished. */
+const wsgw_tunnel_result_t *wsgw_tunnel_result(const wsgw_tunnel_t *t);
+
+#endif /* WSGW_TUNNEL_H */

@@ -1,0 +1,895 @@
+/*
+ * The tunnel pump: two directions (client to backend, backend to client),
+ * each with one fixed buffer, moved by non-blocking reads and writes.
+ *
+ * I/O goes through each connection's filter stack (so mod_ssl and mod_http2
+ * streams work), except on plain TCP connections, where the socket is read
+ * and written directly once the filters hold nothing: same bytes, fewer
+ * buckets and copies. Input the filters may already hold (bytes a client
+ * pipelined after its handshake, bytes a backend sent with its 101, records
+ * decrypted by mod_ssl) is read before every poll, because the socket will
+ * not report it.
+ *
+ * In frames mode each direction runs an RFC 6455 frame parser over the
+ * bytes before they are forwarded; only validated bytes leave, and the
+ * gateway can inject control frames (pings, closes) between frames.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_ssl.h"
+#include "util_filter.h"
+#include <apr_strings.h>
+
+#include "wsgw.h"
+#include "wsgw_config.h"
+#include "wsgw_frame.h"
+#include "wsgw_tunnel.h"
+
+/* Bytes buffered per direction. */
+#define WSGW_TUNNEL_BUFSIZE      (32 * 1024)
+/* How long a gateway-initiated close waits for the peers' Close and EOF. */
+#define WSGW_TUNNEL_CLOSE_WAIT   apr_time_from_sec(3)
+/* Rounds of pumping before timers are looked at again. */
+#define WSGW_TUNNEL_MAX_ROUNDS   64
+
+typedef struct wsgw_tunnel_dir_t wsgw_tunnel_dir_t;
+
+typedef struct wsgw_tunnel_side_t {
+    const char         *name;        /* "client" or "backend" */
+    conn_rec           *c;
+    apr_socket_t       *sock;        /* set when read/written directly */
+    apr_interval_time_t sock_timeout;/* restored at the end */
+    apr_pollfd_t        pfd;
+    int                 can_pollout; /* pipes of h2 streams cannot */
+    int                 may_read;    /* input may be there: read before polling */
+    int                 blocked;     /* last write hit EAGAIN: wait for POLLOUT */
+    int                 filter_pending; /* output filters hold unsent bytes */
+    int                 eof;         /* nothing more will be read */
+    int                 shut;        /* writing to it is finished */
+    int                 failed;      /* a hard I/O error */
+    apr_bucket_brigade *bb;
+    wsgw_tunnel_dir_t  *in;          /* direction reading from this side */
+    wsgw_tunnel_dir_t  *out;         /* direction writing to this side */
+} wsgw_tunnel_side_t;
+
+struct wsgw_tunnel_dir_t {
+    wsgw_tunnel_side_t *from, *to;
+    unsigned char      *buf;
+    apr_size_t          head;        /* next byte to write */
+    apr_size_t          ready;       /* bytes before this may be written */
+    apr_size_t          parsed;      /* bytes before this went through the parser */
+    apr_size_t          tail;        /* end of the bytes read */
+    apr_size_t          frame_start; /* where the frame being parsed began */
+    int                 in_frame;    /* its header was validated */
+    int                 holding;     /* held back until its END (a pong) */
+    int                 parse_failed;
+    apr_off_t           bytes;       /* forwarded bytes of 'from' */
+    int                 framed;
+    wsgw_frame_parser_t parser;
+    unsigned char       ctl[2 * WSGW_FRAME_CONTROL_MAX];
+    apr_size_t          ctl_len;     /* injected control bytes still to write */
+    apr_size_t          ctl_off;
+    int                 closing;     /* gateway close: stop after this frame */
+    apr_uint16_t        close_code;  /* code the gateway sends to 'to' */
+    int                 close_queued;
+    int                 done;        /* 'to' got everything it will get */
+};
+
+struct wsgw_tunnel_t {
+    request_rec             *r;
+    const wsgw_dir_conf_t   *dc;
+    wsgw_tunnel_side_t       side[2];
+    wsgw_tunnel_dir_t        c2b, b2c;
+    int                      framed;
+    apr_time_t               started;
+    apr_time_t               last_rx;         /* any byte read, either side */
+    apr_time_t               last_client_rx;
+    apr_time_t               ping_sent;       /* 0: no ping outstanding */
+    apr_uint32_t             ping_seq;
+    unsigned char            ping_payload[16];
+    apr_size_t               ping_len;
+    apr_time_t               close_deadline;  /* 0 unless closing */
+    int                      finished;
+    wsgw_tunnel_result_t     result;
+};
+
+static apr_status_t wsgw_tunnel_read(wsgw_tunnel_side_t *s, unsigned char *buf,
+                                     apr_size_t *len)
+{
+    apr_status_t rv;
+
+    if (s->sock) {
+        rv = apr_socket_recv(s->sock, (char *)buf, len);
+        if (rv == APR_SUCCESS && *len == 0) {
+            rv = APR_EOF;
+        }
+        return rv;
+    }
+    apr_brigade_cleanup(s->bb);
+    rv = ap_get_brigade(s->c->input_filters, s->bb, AP_MODE_READBYTES,
+                        APR_NONBLOCK_READ, (apr_off_t)*len);
+    if (rv != APR_SUCCESS) {
+        *len = 0;
+        return rv;
+    }
+    if (APR_BRIGADE_EMPTY(s->bb)) {
+        *len = 0;
+        return APR_EAGAIN;
+    }
+    rv = apr_brigade_flatten(s->bb, (char *)buf, len);
+    if (rv == APR_SUCCESS && *len == 0
+        && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(s->bb))) {
+        rv = APR_EOF;
+    }
+    apr_brigade_cleanup(s->bb);
+    return rv;
+}
+
+/* Push what the output filters set aside, without blocking. */
+static apr_status_t wsgw_tunnel_filter_flush(wsgw_tunnel_side_t *s)
+{
+    ap_filter_t *f = s->c->output_filters;
+    apr_status_t rv;
+
+    while (f->next) {
+        f = f->next;
+    }
+    /* The core output filter, called without a brigade, writes what it
+     * holds without blocking and keeps the rest. */
+    rv = f->frec->filter_func.out_func(f, NULL);
+    s->filter_pending = s->c->data_in_output_filters;
+    return rv;
+}
+
+static apr_status_t wsgw_tunnel_write(wsgw_tunnel_side_t *s,
+                                      const unsigned char *buf,
+                                      apr_size_t *len)
+{
+    apr_status_t rv;
+    apr_bucket *b;
+
+    if (s->sock) {
+        return apr_socket_send(s->sock, (const char *)buf, len);
+    }
+    /* The filters take everything; what the network does not take now is
+     * set aside (copied) by the core output filter, and we stop feeding
+     * this side until it drained. */
+    apr_brigade_cleanup(s->bb);
+    b = apr_bucket_transient_create((const char *)buf, *len,
+                                    s->c->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(s->bb, b);
+    rv = ap_pass_brigade(s->c->output_filters, s->bb);
+    apr_brigade_cleanup(s->bb);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (s->c->aborted) {
+        return APR_ECONNABORTED;
+    }
+    if (s->c->data_in_output_filters) {
+        rv = wsgw_tunnel_filter_flush(s);
+    }
+    return rv;
+}
+
+static void wsgw_tunnel_shutdown(wsgw_tunnel_side_t *s)
+{
+    apr_socket_t *sock;
+
+    if (s->shut) {
+        return;
+    }
+    s->shut = 1;
+    if (s->c->master) {
+        return;     /* an h2 stream ends with its request */
+    }
+    sock = s->sock ? s->sock : ap_get_conn_socket(s->c);
+    if (sock) {
+        apr_socket_shutdown(sock, APR_SHUTDOWN_WRITE);
+    }
+}
+
+static void wsgw_tunnel_set_close(wsgw_tunnel_t *t, const char *by, int code,
+                                  const char *reason)
+{
+    if (t->result.closed_by == NULL) {
+        t->result.closed_by = by;
+        t->result.close_code = code;
+        t->result.reason = reason;
+    }
+}
+
+/* Queue a control frame towards d->to; only called at a frame boundary of
+ * the outgoing stream with nothing else queued. */
+static void wsgw_tunnel_queue_control(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
+                                      unsigned int opcode,
+                                      const void *payload, apr_size_t len,
+                                      apr_uint16_t close_code)
+{
+    unsigned char key[4], *mask = NULL;
+
+    if (d == &t->c2b) {
+        /* Towards a backend the gateway speaks as a client: mask. */
+        ap_random_insecure_bytes(key, sizeof(key));
+        mask = key;
+    }
+    if (opcode == WSGW_FRAME_OP_CLOSE) {
+        d->ctl_len = wsgw_frame_write_close(d->ctl, close_code, payload, mask);
+    }
+    else {
+        d->ctl_len = wsgw_frame_write_control(d->ctl, opcode, payload, len,
+                                              mask);
+    }
+    d->ctl_off = 0;
+}
+
+/*
+ * Start a gateway-initiated close: each direction finishes the frame it is
+ * in, then gets a Close frame with its code; in tunnel mode, or when no
+ * frame can be completed in time, the connections are simply closed.
+ */
+static void wsgw_tunnel_gateway_close(wsgw_tunnel_t *t, apr_uint16_t to_client,
+                                      apr_uint16_t to_backend,
+                                      const char *reason)
+{
+    if (t->close_deadline) {
+        return;
+    }
+    wsgw_tunnel_set_close(t, "gateway", to_client, reason);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00301)
+                  "ws tunnel %" APR_INT64_T_FMT ": gateway closes it (%s): "
+                  "%u to the client, %u to the backend",
+                  (apr_int64_t)t->r->connection->id, reason, to_client,
+                  to_backend);
+    t->close_deadline = apr_time_now() + WSGW_TUNNEL_CLOSE_WAIT;
+    if (!t->framed) {
+        t->finished = 1;
+        return;
+    }
+    t->b2c.closing = 1;
+    t->b2c.close_code = to_client;
+    t->c2b.closing = 1;
+    t->c2b.close_code = to_backend;
+}
+
+/* A frame event in direction @a d; returns 0 to stop parsing. */
+static int wsgw_tunnel_frame_event(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
+                                   const wsgw_frame_event_t *ev)
+{
+    int from_client = d == &t->c2b;
+
+    if (ev->type == WSGW_FRAME_HEADER) {
+        d->in_frame = 1;
+        if (from_client && ev->frame.opcode == WSGW_FRAME_OP_PONG
+            && t->ping_len) {
+            d->holding = 1;     /* maybe the answer to our ping */
+        }
+        return 1;
+    }
+    if (ev->type == WSGW_FRAME_ERROR) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, t->r, WSGW_LOGNO(00302)
+                      "ws tunnel %" APR_INT64_T_FMT ": %s sent an invalid "
+                      "frame (%s); closing with %u",
+                      (apr_int64_t)t->r->connection->id, d->from->name,
+                      ev->reason, ev->close_code);
+        d->parse_failed = 1;
+        if (from_client) {
+            wsgw_tunnel_gateway_close(t, ev->close_code, WSGW_CLOSE_GOING_AWAY,
+                                      ev->reason);
+        }
+        else {
+            /* 1014: the upstream sent something invalid (RFC 6455 registry). */
+            wsgw_tunnel_gateway_close(t, 1014, ev->close_code, ev->reason);
+        }
+        return 0;
+    }
+    /* END of a frame */
+    d->in_frame = 0;
+    if (d->holding) {
+        d->holding = 0;
+        if (ev->control_len == t->ping_len
+            && !memcmp(ev->control, t->ping_payload, t->ping_len)) {
+            /* Our own pong: the backend never sees it. */
+            memmove(d->buf + d->frame_start, d->buf + d->parsed,
+                    d->tail - d->parsed);
+            d->tail -= d->parsed - d->frame_start;
+            d->parsed = d->frame_start;
+            t->ping_sent = 0;
+            return 1;
+        }
+    }
+    d->frame_start = d->parsed;
+    if (ev->frame.opcode == WSGW_FRAME_OP_CLOSE) {
+        wsgw_tunnel_set_close(t, d->from->name, ev->close_code, "close frame");
+    }
+    return !d->closing;     /* a closing direction ends with this frame */
+}
+
+/*
+ * Run the parser over newly read bytes and advance d->ready: a header is
+ * forwarded only once it is complete and valid, a held frame only once it
+ * is known not to be ours.
+ */
+static void wsgw_tunnel_parse(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
+{
+    wsgw_frame_event_t ev;
+
+    while (!d->parse_failed) {
+        /* An empty frame's END comes from a call that consumes nothing,
+         * so the parser is called once more when the input is used up. */
+        apr_size_t n = wsgw_frame_parser_feed(&d->parser, d->buf + d->parsed,
+                                              d->tail - d->parsed, &ev);
+
+        d->parsed += n;
+        if (ev.type == WSGW_FRAME_NEED_MORE) {
+            break;
+        }
+        if (!wsgw_tunnel_frame_event(t, d, &ev)) {
+            /* Nothing after this point is forwarded. */
+            d->tail = d->parsed;
+            break;
+        }
+    }
+    d->ready = (d->in_frame && !d->holding) ? d->parsed : d->frame_start;
+}
+
+/* Is the outgoing stream of @a d between frames, everything written? */
+static int wsgw_tunnel_dir_at_boundary(const wsgw_tunnel_dir_t *d)
+{
+    return d->head == d->frame_start && !d->in_frame;
+}
+
+/* May @a d read more from its source now? */
+static int wsgw_tunnel_dir_can_read(const wsgw_tunnel_dir_t *d)
+{
+    if (d->from->eof) {
+        return 0;
+    }
+    if (d->done || (d->closing && d->close_queued)) {
+        return 1;   /* read only to see the end; the bytes are dropped */
+    }
+    if (d->closing && !d->in_frame) {
+        return 0;   /* the frame in flight is complete: read no more */
+    }
+    return d->head > 0 || d->tail < WSGW_TUNNEL_BUFSIZE;
+}
+
+/* Read once from d->from into free space. Returns 1 on progress. */
+static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
+{
+    wsgw_tunnel_side_t *s = d->from;
+    apr_size_t space, len;
+    apr_status_t rv;
+    int discard = d->done || (d->closing && d->close_queued);
+
+    if (!s->may_read || !wsgw_tunnel_dir_can_read(d)) {
+        return 0;
+    }
+    if (discard) {
+        d->head = d->ready = d->parsed = d->tail = d->frame_start = 0;
+    }
+    else if (d->head > 0 && d->head == d->tail) {
+        d->head = d->ready = d->parsed = d->tail = d->frame_start = 0;
+    }
+    else if (d->head > 0 && WSGW_TUNNEL_BUFSIZE - d->tail < 4096) {
+        apr_size_t keep = d->tail - d->head;
+
+        memmove(d->buf, d->buf + d->head, keep);
+        d->ready -= d->head;
+        d->parsed -= d->head;
+        d->frame_start -= d->head;
+        d->tail = keep;
+        d->head = 0;
+    }
+    space = WSGW_TUNNEL_BUFSIZE - d->tail;
+    if (space == 0) {
+        return 0;
+    }
+    len = space;
+    rv = wsgw_tunnel_read(s, d->buf + d->tail, &len);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        s->may_read = 0;
+        return 0;
+    }
+    if (rv != APR_SUCCESS) {
+        if (!APR_STATUS_IS_EOF(rv)) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, rv, t->r,
+                          "ws tunnel %" APR_INT64_T_FMT ": reading from %s",
+                          (apr_int64_t)t->r->connection->id, s->name);
+            s->failed = 1;
+        }
+        s->eof = 1;
+        s->may_read = 0;
+        if (!t->close_deadline) {
+            wsgw_tunnel_set_close(t, s->name, WSGW_CLOSE_ABNORMAL,
+                                  s->failed ? "connection reset"
+                                            : "connection closed");
+        }
+        return 1;
+    }
+    if (s->sock && len < space) {
+        s->may_read = 0;    /* drained: the poll will say when more comes */
+    }
+    t->last_rx = apr_time_now();
+    if (d == &t->c2b) {
+        t->last_client_rx = t->last_rx;
+    }
+    if (discard) {
+        return 1;
+    }
+    d->tail += len;
+    if (d->framed) {
+        wsgw_tunnel_parse(t, d);
+    }
+    else {
+        d->ready = d->parsed = d->tail;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE5, 0, t->r,
+                  "ws tunnel %" APR_INT64_T_FMT ": read %" APR_SIZE_T_FMT
+                  " bytes from %s", (apr_int64_t)t->r->connection->id, len,
+                  s->name);
+    return 1;
+}
+
+/* Write queued control bytes, then ready data, to d->to. */
+static int wsgw_tunnel_dir_write(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
+{
+    wsgw_tunnel_side_t *s = d->to;
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t len;
+    int progress = 0;
+
+    if (s->shut || s->failed || s->blocked) {
+        return 0;
+    }
+    if (s->filter_pending) {
+        rv = wsgw_tunnel_filter_flush(s);
+        if (rv != APR_SUCCESS || s->filter_pending) {
+            goto check;
+        }
+        progress = 1;
+    }
+    /* Inject a control frame only at a frame boundary of this stream. */
+    if (d->framed && d->ctl_len == 0 && !d->done
+        && wsgw_tunnel_dir_at_boundary(d)) {
+        if (d->closing && !d->close_queued) {
+            wsgw_tunnel_queue_control(t, d, WSGW_FRAME_OP_CLOSE,
+                                      "", 0, d->close_code);
+            d->close_queued = 1;
+            d->tail = d->parsed = d->ready = d->frame_start;
+        }
+        else if (!d->closing && d == &t->b2c && t->ping_len
+                 && t->ping_sent == 0
+                 && t->last_client_rx + t->dc->ping_interval <= apr_time_now()) {
+            wsgw_tunnel_queue_control(t, d, WSGW_FRAME_OP_PING,
+                                      t->ping_payload, t->ping_len, 0);
+            t->ping_sent = apr_time_now();
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, t->r,
+                          "ws tunnel %" APR_INT64_T_FMT ": ping to the client",
+                          (apr_int64_t)t->r->connection->id);
+        }
+    }
+    while (d->ctl_off < d->ctl_len) {
+        len = d->ctl_len - d->ctl_off;
+        rv = wsgw_tunnel_write(s, d->ctl + d->ctl_off, &len);
+        d->ctl_off += len;
+        if (len) {
+            progress = 1;
+        }
+        if (rv != APR_SUCCESS) {
+            goto check;
+        }
+    }
+    if (d->ctl_len) {
+        d->ctl_len = d->ctl_off = 0;
+        if (d->close_queued) {
+            d->done = 1;
+            wsgw_tunnel_shutdown(s);
+            return 1;
+        }
+    }
+    while (d->head < d->ready && !s->filter_pending) {
+        len = d->ready - d->head;
+        rv = wsgw_tunnel_write(s, d->buf + d->head, &len);
+        d->head += len;
+        d->bytes += len;
+        if (len) {
+            progress = 1;
+        }
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+    }
+check:
+    if (APR_STATUS_IS_EAGAIN(rv) || (rv == APR_SUCCESS && s->filter_pending)) {
+        s->blocked = s->can_pollout;
+    }
+    else if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, rv, t->r,
+                      "ws tunnel %" APR_INT64_T_FMT ": writing to %s",
+                      (apr_int64_t)t->r->connection->id, s->name);
+        s->failed = 1;
+        s->eof = 1;
+        wsgw_tunnel_set_close(t, s->name, WSGW_CLOSE_ABNORMAL,
+                              "connection reset");
+        return 1;
+    }
+    /* All of 'from' delivered after its EOF: pass the half-close on. */
+    if (d->from->eof && d->head == d->tail && d->ctl_len == 0
+        && !s->filter_pending && !d->done) {
+        d->done = 1;
+        wsgw_tunnel_shutdown(s);
+        progress = 1;
+    }
+    return progress;
+}
+
+int wsgw_tunnel_pump(wsgw_tunnel_t *t)
+{
+    int rounds, progress = 1;
+    wsgw_tunnel_side_t *c = &t->side[WSGW_TUNNEL_CLIENT];
+    wsgw_tunnel_side_t *b = &t->side[WSGW_TUNNEL_BACKEND];
+
+    for (rounds = 0; progress && !t->finished
+                     && rounds < WSGW_TUNNEL_MAX_ROUNDS; ++rounds) {
+        progress = 0;
+        progress |= wsgw_tunnel_dir_read(t, &t->c2b);
+        progress |= wsgw_tunnel_dir_write(t, &t->c2b);
+        progress |= wsgw_tunnel_dir_read(t, &t->b2c);
+        progress |= wsgw_tunnel_dir_write(t, &t->b2c);
+        if (c->failed || b->failed) {
+            /* A reset side cannot be half-closed politely: end it all. */
+            t->finished = 1;
+        }
+        if (t->c2b.done && t->b2c.done && c->eof && b->eof) {
+            t->finished = 1;
+        }
+    }
+    return t->finished;
+}
+
+apr_int16_t wsgw_tunnel_wants(const wsgw_tunnel_t *t, wsgw_tunnel_side_e which)
+{
+    const wsgw_tunnel_side_t *s = &t->side[which];
+    apr_int16_t ev = 0;
+
+    if (!s->may_read && wsgw_tunnel_dir_can_read(s->in)) {
+        ev |= APR_POLLIN;
+    }
+    if (s->blocked && !s->shut && !s->failed) {
+        ev |= APR_POLLOUT;
+    }
+    return ev;
+}
+
+void wsgw_tunnel_on_event(wsgw_tunnel_t *t, wsgw_tunnel_side_e which,
+                          apr_int16_t rtnevents)
+{
+    wsgw_tunnel_side_t *s = &t->side[which];
+
+    if (rtnevents & (APR_POLLIN | APR_POLLHUP | APR_POLLERR)) {
+        s->may_read = 1;
+    }
+    if (rtnevents & (APR_POLLOUT | APR_POLLERR)) {
+        s->blocked = 0;
+    }
+}
+
+apr_interval_time_t wsgw_tunnel_next_timeout(const wsgw_tunnel_t *t)
+{
+    apr_time_t now = apr_time_now(), next = 0;
+    const wsgw_dir_conf_t *dc = t->dc;
+
+#define WSGW_TUNNEL_SOONER(when) \
+    if ((when) > 0 && (next == 0 || (when) < next)) next = (when)
+    if (t->close_deadline) {
+        WSGW_TUNNEL_SOONER(t->close_deadline);
+    }
+    else {
+        if (dc->idle_timeout > 0) {
+            WSGW_TUNNEL_SOONER(t->last_rx + dc->idle_timeout);
+        }
+        if (dc->max_lifetime > 0) {
+            WSGW_TUNNEL_SOONER(t->started + dc->max_lifetime);
+        }
+        if (t->ping_len) {
+            if (t->ping_sent) {
+                WSGW_TUNNEL_SOONER(t->ping_sent
+                                   + wsgw_config_ping_timeout(dc));
+            }
+            else if (t->last_client_rx + dc->ping_interval > now) {
+                /* Once due, the ping waits for a frame boundary, which
+                 * only traffic (an event) can bring. */
+                WSGW_TUNNEL_SOONER(t->last_client_rx + dc->ping_interval);
+            }
+        }
+    }
+#undef WSGW_TUNNEL_SOONER
+    if (next == 0) {
+        return -1;
+    }
+    return next > now ? next - now : 0;
+}
+
+void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now)
+{
+    const wsgw_dir_conf_t *dc = t->dc;
+
+    if (t->close_deadline) {
+        if (now >= t->close_deadline) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, t->r,
+                          "ws tunnel %" APR_INT64_T_FMT ": close wait over",
+                          (apr_int64_t)t->r->connection->id);
+            t->finished = 1;
+        }
+        return;
+    }
+    if (dc->max_lifetime > 0 && now >= t->started + dc->max_lifetime) {
+        wsgw_tunnel_gateway_close(t, WSGW_CLOSE_GOING_AWAY,
+                                  WSGW_CLOSE_GOING_AWAY, "max lifetime");
+        return;
+    }
+    if (dc->idle_timeout > 0 && now >= t->last_rx + dc->idle_timeout) {
+        wsgw_tunnel_gateway_close(t, WSGW_CLOSE_GOING_AWAY,
+                                  WSGW_CLOSE_GOING_AWAY, "idle timeout");
+        return;
+    }
+    if (t->ping_len && t->ping_sent
+        && now >= t->ping_sent + wsgw_config_ping_timeout(dc)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, t->r, WSGW_LOGNO(00303)
+                      "ws tunnel %" APR_INT64_T_FMT ": the client did not "
+                      "answer a ping within %" APR_TIME_T_FMT " s; it is "
+                      "gone, closing the tunnel (raise %s if clients are "
+                      "slow)", (apr_int64_t)t->r->connection->id,
+                      apr_time_sec(wsgw_config_ping_timeout(dc)),
+                      WSGW_DIRECTIVE_PING_TIMEOUT);
+        wsgw_tunnel_gateway_close(t, WSGW_CLOSE_GOING_AWAY,
+                                  WSGW_CLOSE_GOING_AWAY, "ping timeout");
+        return;
+    }
+    /* A ping becomes due: the pump injects it at the next frame boundary. */
+}
+
+apr_pollfd_t *wsgw_tunnel_pollfd(wsgw_tunnel_t *t, wsgw_tunnel_side_e s)
+{
+    return &t->side[s].pfd;
+}
+
+const wsgw_tunnel_result_t *wsgw_tunnel_result(const wsgw_tunnel_t *t)
+{
+    return &t->result;
+}
+
+/* Is @a c plain TCP whose filters we may bypass? */
+static int wsgw_tunnel_is_plain(conn_rec *c)
+{
+    return c->master == NULL && !ap_ssl_conn_is_ssl(c)
+        && ap_get_conn_socket(c) != NULL;
+}
+
+static apr_status_t wsgw_tunnel_side_init(wsgw_tunnel_t *t,
+                                          wsgw_tunnel_side_t *s,
+                                          const char *name, conn_rec *c,
+                                          apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    s->name = name;
+    s->c = c;
+    s->bb = apr_brigade_create(p, c->bucket_alloc);
+    s->may_read = 1;          /* filters may hold input already */
+    s->pfd.p = p;
+    s->can_pollout = 1;
+    if (c->master) {
+        apr_interval_time_t tmo;
+
+        rv = ap_get_pollfd_from_conn(c, &s->pfd, &tmo);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        s->can_pollout = 0;
+    }
+    else {
+        s->pfd.desc_type = APR_POLL_SOCKET;
+        s->pfd.desc.s = ap_get_conn_socket(c);
+    }
+    s->pfd.client_data = s;
+    /* The tunnel has its own timers; socket timeouts would only bite in a
+     * blocking call, and there are none. */
+    if (s->pfd.desc_type == APR_POLL_SOCKET) {
+        apr_socket_timeout_get(s->pfd.desc.s, &s->sock_timeout);
+    }
+    return APR_SUCCESS;
+}
+
+/* Remove a filter by name from a connection's output or input stack. */
+static void wsgw_tunnel_remove_filter(ap_filter_t *f, const char *name,
+                                      int output)
+{
+    for (; f; f = f->next) {
+        if (!strcasecmp(f->frec->name, name)) {
+            if (output) {
+                ap_remove_output_filter(f);
+            }
+            else {
+                ap_remove_input_filter(f);
+            }
+            return;
+        }
+    }
+}
+
+apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
+                                conn_rec *backend, const wsgw_dir_conf_t *dc,
+                                unsigned int rsv_allowed)
+{
+    apr_pool_t *p = r->pool;
+    wsgw_tunnel_t *t = apr_pcalloc(p, sizeof(*t));
+    conn_rec *c = r->connection;
+    apr_status_t rv;
+
+    t->r = r;
+    t->dc = dc;
+    t->framed = dc->mode == WSGW_MODE_FRAMES;
+    t->started = t->last_rx = t->last_client_rx = apr_time_now();
+
+    /* Our own timers govern the tunnel; drop the request read timeouts and
+     * the coalescing that would hold small frames back. */
+    wsgw_tunnel_remove_filter(c->input_filters, "reqtimeout", 0);
+    wsgw_tunnel_remove_filter(c->output_filters, "SSL/TLS Coalescing Filter",
+                              1);
+    wsgw_tunnel_remove_filter(backend->output_filters,
+                              "SSL/TLS Coalescing Filter", 1);
+    /* No HTTP filter may touch the upgraded stream. */
+    r->output_filters = r->proto_output_filters = c->output_filters;
+    r->input_filters = r->proto_input_filters = c->input_filters;
+    c->keepalive = AP_CONN_CLOSE;
+    backend->keepalive = AP_CONN_CLOSE;
+
+    rv = wsgw_tunnel_side_init(t, &t->side[WSGW_TUNNEL_CLIENT], "client", c, p);
+    if (rv == APR_SUCCESS) {
+        rv = wsgw_tunnel_side_init(t, &t->side[WSGW_TUNNEL_BACKEND], "backend",
+                                   backend, p);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+
+    t->c2b.from = &t->side[WSGW_TUNNEL_CLIENT];
+    t->c2b.to = &t->side[WSGW_TUNNEL_BACKEND];
+    t->b2c.from = &t->side[WSGW_TUNNEL_BACKEND];
+    t->b2c.to = &t->side[WSGW_TUNNEL_CLIENT];
+    t->side[WSGW_TUNNEL_CLIENT].in = &t->c2b;
+    t->side[WSGW_TUNNEL_CLIENT].out = &t->b2c;
+    t->side[WSGW_TUNNEL_BACKEND].in = &t->b2c;
+    t->side[WSGW_TUNNEL_BACKEND].out = &t->c2b;
+    t->c2b.buf = apr_palloc(p, WSGW_TUNNEL_BUFSIZE);
+    t->b2c.buf = apr_palloc(p, WSGW_TUNNEL_BUFSIZE);
+    t->c2b.framed = t->b2c.framed = t->framed;
+    if (t->framed) {
+        wsgw_frame_parser_init(&t->c2b.parser, 1, rsv_allowed,
+                               (apr_uint64_t)dc->max_message);
+        wsgw_frame_parser_init(&t->b2c.parser, 0, rsv_allowed, 0);
+        if (dc->ping_interval > 0) {
+            apr_uint32_t salt;
+
+            ap_random_insecure_bytes(&salt, sizeof(salt));
+            t->ping_len = (apr_size_t)apr_snprintf(
+                (char *)t->ping_payload, sizeof(t->ping_payload),
+                "wsgw-%08x", (unsigned int)(salt ^ (apr_uint32_t)c->id));
+        }
+    }
+    *tunnel = t;
+    return APR_SUCCESS;
+}
+
+/* Switch plain TCP sides to direct socket I/O once their filters are empty. */
+static void wsgw_tunnel_go_direct(wsgw_tunnel_t *t)
+{
+    int i;
+
+    for (i = 0; i < 2; ++i) {
+        wsgw_tunnel_side_t *s = &t->side[i];
+
+        if (s->sock == NULL && !s->may_read && !s->filter_pending
+            && !s->c->data_in_output_filters && wsgw_tunnel_is_plain(s->c)) {
+            s->sock = ap_get_conn_socket(s->c);
+            apr_socket_timeout_set(s->sock, 0);
+        }
+    }
+}
+
+apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
+{
+    apr_pollset_t *ps;
+    apr_int16_t registered[2] = { 0, 0 };
+    apr_status_t rv;
+    int i;
+
+    rv = apr_pollset_create(&ps, 2, t->r->pool, APR_POLLSET_NOCOPY);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, t->r, WSGW_LOGNO(00304)
+                      "cannot create the tunnel's pollset; raise the open "
+                      "file limit (ulimit -n) if it is exhausted");
+        return rv;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00305)
+                  "ws tunnel %" APR_INT64_T_FMT ": open (%s mode)",
+                  (apr_int64_t)t->r->connection->id,
+                  t->framed ? "frames" : "tunnel");
+
+    while (!wsgw_tunnel_pump(t)) {
+        apr_int32_t n = 0;
+        const apr_pollfd_t *out;
+        apr_interval_time_t tmo;
+        int again = 0;
+
+        wsgw_tunnel_go_direct(t);
+        for (i = 0; i < 2; ++i) {
+            apr_pollfd_t *pfd = &t->side[i].pfd;
+            apr_int16_t want = wsgw_tunnel_wants(t, i);
+
+            again |= t->side[i].may_read && !t->side[i].eof;
+            if (want != registered[i]) {
+                if (registered[i]) {
+                    apr_pollset_remove(ps, pfd);
+                }
+                pfd->reqevents = want;
+                if (want && apr_pollset_add(ps, pfd) != APR_SUCCESS) {
+                    want = 0;
+                }
+                registered[i] = want;
+            }
+        }
+        tmo = again ? 0 : wsgw_tunnel_next_timeout(t);
+        if (!registered[0] && !registered[1] && tmo < 0) {
+            /* Nothing to wait for and nothing to do: both sides are gone. */
+            break;
+        }
+        rv = apr_pollset_poll(ps, tmo, &n, &out);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)
+            && !APR_STATUS_IS_EINTR(rv)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, t->r, WSGW_LOGNO(00306)
+                          "ws tunnel %" APR_INT64_T_FMT ": poll failed; "
+                          "closing the tunnel",
+                          (apr_int64_t)t->r->connection->id);
+            wsgw_tunnel_set_close(t, "gateway", WSGW_CLOSE_ABNORMAL,
+                                  "poll failure");
+            break;
+        }
+        for (i = 0; i < n; ++i) {
+            wsgw_tunnel_side_t *s = out[i].client_data;
+
+            wsgw_tunnel_on_event(t, s == &t->side[0] ? WSGW_TUNNEL_CLIENT
+                                                     : WSGW_TUNNEL_BACKEND,
+                                 out[i].rtnevents);
+        }
+        wsgw_tunnel_on_timeout(t, apr_time_now());
+    }
+
+    for (i = 0; i < 2; ++i) {
+        if (t->side[i].sock) {
+            apr_socket_timeout_set(t->side[i].sock, t->side[i].sock_timeout);
+        }
+    }
+    apr_pollset_destroy(ps);
+    t->result.bytes_in = t->c2b.bytes;
+    t->result.bytes_out = t->b2c.bytes;
+    if (t->result.closed_by == NULL) {
+        t->result.closed_by = "gateway";
+        t->result.close_code = WSGW_CLOSE_ABNORMAL;
+        t->result.reason = "ended";
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00307)
+                  "ws tunnel %" APR_INT64_T_FMT ": closed by %s (%d, %s) "
+                  "after %" APR_TIME_T_FMT " ms; %" APR_OFF_T_FMT " bytes in, "
+                  "%" APR_OFF_T_FMT " bytes out",
+                  (apr_int64_t)t->r->connection->id, t->result.closed_by,
+                  t->result.close_code, t->result.reason,
+                  apr_time_as_msec(apr_time_now() - t->started),
+                  t->result.bytes_in, t->result.bytes_out);
+    return APR_SUCCESS;
+}

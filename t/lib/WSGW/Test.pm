@@ -1,0 +1,403 @@
+package WSGW::Test;
+# Test helpers for mod_ws_gateway: a raw-socket WebSocket client that can
+# send anything (also invalid handshakes and frames) and read control
+# frames, backend processes started with bounded readiness waits and stopped
+# by PID, bounded waits, and the error log as part of every assertion.
+use strict;
+use warnings;
+
+use Exporter 'import';
+use IO::Socket::INET;
+use IO::Select;
+use MIME::Base64 qw(encode_base64);
+use Digest::SHA qw(sha1_base64);
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time sleep);
+use File::Spec;
+
+our @EXPORT_OK = qw(
+    start_backend stop_process free_port wait_until
+    gw_port ws_connect ws_send ws_recv ws_recv_data ws_close_payload
+    ws_key http_request read_until_eof errlog_start errlog_unexpected
+    errlog_lines access_log_lines run_py_client top_dir build_dir
+);
+our %EXPORT_TAGS = (all => \@EXPORT_OK);
+
+use constant GUID => '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+sub top_dir   { $ENV{WSGW_TOP} || '.' }
+sub build_dir { $ENV{WSGW_BUILDDIR} || top_dir() }
+
+# A port nothing listens on right now (for dead backends).
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+        or die "cannot bind a free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# Poll $cond every 50 ms until true or $timeout seconds passed.
+sub wait_until {
+    my ($timeout, $cond) = @_;
+    my $end = time + $timeout;
+    while (time < $end) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+    return $cond->() ? 1 : 0;
+}
+
+# Start a backend process; returns ($pid, $port) once it accepts connections.
+#   kind 'c':  our C backend (t/backend/wsgw-test-backend)
+#   kind 'py': Debian's python3-websockets (t/backend/py_ws_backend.py)
+sub start_backend {
+    my ($kind, %o) = @_;
+    my $name = $o{name} || $kind;
+    my $logdir = File::Spec->catdir(top_dir(), 't', 'logs');
+    mkdir $logdir unless -d $logdir;
+    my $portfile = "$logdir/backend-$name-$$.port";
+    unlink $portfile;
+    my @cmd;
+    if ($kind eq 'c') {
+        my $bin = build_dir() . '/t/backend/wsgw-test-backend';
+        die "$bin is missing: run 'make check' (it builds the test backend)\n"
+            unless -x $bin;
+        @cmd = ($bin, '--port', $o{port} || 0, '--port-file', $portfile,
+                '--name', $name);
+        push @cmd, '--log', $o{log} if $o{log};
+        push @cmd, '--host', $o{host} if $o{host};
+        push @cmd, '--tls-cert', $o{tls_cert}, '--tls-key', $o{tls_key}
+            if $o{tls_cert};
+    }
+    elsif ($kind eq 'py') {
+        @cmd = ('/usr/bin/python3', top_dir() . '/t/backend/py_ws_backend.py',
+                '--port', $o{port} || 0, '--port-file', $portfile,
+                '--name', $name);
+    }
+    else {
+        die "unknown backend kind $kind";
+    }
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        open STDOUT, '>>', "$logdir/backend-$name.out";
+        open STDERR, '>&', \*STDOUT;
+        exec @cmd or POSIX::_exit(127);
+    }
+    my $port;
+    my $up = wait_until(15, sub {
+        if (!$port && -s $portfile) {
+            open my $fh, '<', $portfile or return 0;
+            ($port) = <$fh> =~ /(\d+)/;
+        }
+        return 0 unless $port;
+        my $s = IO::Socket::INET->new(PeerAddr => $o{host} || '127.0.0.1',
+                                      PeerPort => $port, Timeout => 1);
+        return $s ? (close($s), 1) : 0;
+    });
+    unless ($up) {
+        stop_process($pid);
+        die "backend '$name' (@cmd) did not come up within 15 s; see "
+          . "$logdir/backend-$name.out\n";
+    }
+    unlink $portfile;
+    return ($pid, $port);
+}
+
+# Stop a process we started: SIGTERM, bounded wait, then SIGKILL.
+sub stop_process {
+    my ($pid, $sig) = @_;
+    return unless $pid;
+    kill $sig || 'TERM', $pid;
+    my $gone = wait_until(5, sub { waitpid($pid, WNOHANG) != 0 });
+    unless ($gone) {
+        kill 'KILL', $pid;
+        waitpid($pid, 0);
+    }
+}
+
+sub gw_port {
+    require Apache::Test;
+    return Apache::Test::vars('port');
+}
+
+sub ws_key {
+    my $raw = join '', map { chr(int(rand(256))) } 1 .. 16;
+    return encode_base64($raw, '');
+}
+
+# Open a connection to the gateway and send a handshake.
+#   path, host/port (default: the test httpd)
+#   headers => [[Name => value], ...] replace the defaults of the same name
+#   drop => [names] to leave out, method, protocol (HTTP/1.1)
+#   after => bytes sent in the same write as the request (pipelining)
+# Returns { sock, status, head, headers => {lc name => value}, buf }.
+sub ws_connect {
+    my (%o) = @_;
+    my $port = $o{port} || gw_port();
+    my $sock = IO::Socket::INET->new(PeerAddr => $o{host} || '127.0.0.1',
+                                     PeerPort => $port,
+                                     LocalAddr => $o{local_addr},
+                                     Timeout => 5)
+        or die "connect to 127.0.0.1:$port: $!";
+    binmode $sock;
+    $sock->autoflush(1);
+    my $key = exists $o{key} ? $o{key} : ws_key();
+    my @h = (['Host' => "127.0.0.1:$port"], ['Upgrade' => 'websocket'],
+             ['Connection' => 'Upgrade'], ['Sec-WebSocket-Version' => '13']);
+    push @h, ['Sec-WebSocket-Key' => $key] if defined $key;
+    my %drop = map { lc($_) => 1 } @{ $o{drop} || [] };
+    for my $nh (@{ $o{headers} || [] }) {
+        @h = grep { lc($_->[0]) ne lc($nh->[0]) } @h unless $nh->[2];
+    }
+    push @h, map { [$_->[0], $_->[1]] } @{ $o{headers} || [] };
+    @h = grep { !$drop{lc $_->[0]} } @h;
+    my $req = sprintf("%s %s %s\r\n", $o{method} || 'GET', $o{path} || '/echo',
+                      $o{protocol} || 'HTTP/1.1')
+            . join('', map { "$_->[0]: $_->[1]\r\n" } @h) . "\r\n";
+    $sock->syswrite($req . ($o{after} // ''));
+    my $c = { sock => $sock, buf => '', key => $key };
+    my $head = _read_head($c, $o{timeout} || 10);
+    return $c unless defined $head;
+    $c->{head} = $head;
+    ($c->{status}) = $head =~ m{^HTTP/\d\.\d (\d{3})};
+    $c->{status} //= 0;
+    my %hdr;
+    for my $line (split /\r\n/, $head) {
+        next unless $line =~ /^([^:\s]+):\s*(.*)$/;
+        $hdr{lc $1} = exists $hdr{lc $1} ? "$hdr{lc $1}, $2" : $2;
+    }
+    $c->{headers} = \%hdr;
+    $c->{accept_ok} = defined $key && ($hdr{'sec-websocket-accept'} // '')
+                      eq sha1_base64($key . GUID) . '=';
+    return $c;
+}
+
+sub _fill {
+    my ($c, $deadline) = @_;
+    my $sel = IO::Select->new($c->{sock});
+    my $left = $deadline - time;
+    return 0 if $left <= 0;
+    return 0 unless $sel->can_read($left);
+    my $n = $c->{sock}->sysread(my $chunk, 262144);
+    if (!$n) {
+        $c->{eof} = 1;
+        return 0;
+    }
+    $c->{buf} .= $chunk;
+    return $n;
+}
+
+sub _read_head {
+    my ($c, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while ($c->{buf} !~ /\r\n\r\n/) {
+        return undef unless _fill($c, $deadline);
+    }
+    $c->{buf} =~ s/^(.*?\r\n)\r\n//s;
+    return $1;
+}
+
+# Send one frame. Options: mask (default 1), fin (default 1), rsv (bits
+# as 0x40/0x20/0x10), len (a declared length that lies), raw (no header).
+sub ws_send {
+    my ($c, $op, $payload, %o) = @_;
+    $payload //= '';
+    my $mask = exists $o{mask} ? $o{mask} : 1;
+    my $fin = exists $o{fin} ? $o{fin} : 1;
+    my $len = exists $o{len} ? $o{len} : length $payload;
+    my $b0 = ($fin ? 0x80 : 0) | ($o{rsv} || 0) | $op;
+    my $hdr = chr($b0);
+    my $mbit = $mask ? 0x80 : 0;
+    if ($len < 126) { $hdr .= chr($mbit | $len) }
+    elsif ($len < 65536) { $hdr .= chr($mbit | 126) . pack('n', $len) }
+    else { $hdr .= chr($mbit | 127) . pack('Q>', $len) }
+    my $data = $payload;
+    if ($mask) {
+        my $key = join '', map { chr(int(rand(256))) } 1 .. 4;
+        $hdr .= $key;
+        my $k = $key x (int(length($data) / 4) + 1);
+        $data = $data ^ substr($k, 0, length $data);
+    }
+    my $out = $hdr . $data;
+    my $off = 0;
+    my $sel = IO::Select->new($c->{sock});
+    my $deadline = time + ($o{timeout} || 30);
+    while ($off < length $out) {
+        last unless $sel->can_write($deadline - time);
+        my $n = $c->{sock}->syswrite($out, length($out) - $off, $off);
+        last unless $n;
+        $off += $n;
+    }
+    return $off == length $out;
+}
+
+# Read one frame (control frames included). Returns a hashref
+# { op, fin, rsv, masked, payload } or undef on timeout or EOF
+# ($c->{eof} tells which).
+sub ws_recv {
+    my ($c, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    for (;;) {
+        my $b = $c->{buf};
+        if (length($b) >= 2) {
+            my ($b0, $b1) = unpack('CC', $b);
+            my $len = $b1 & 0x7f;
+            my $pos = 2;
+            if ($len == 126) {
+                goto MORE if length($b) < 4;
+                $len = unpack('n', substr($b, 2, 2)); $pos = 4;
+            }
+            elsif ($len == 127) {
+                goto MORE if length($b) < 10;
+                $len = unpack('Q>', substr($b, 2, 8)); $pos = 10;
+            }
+            my $masked = $b1 & 0x80;
+            my $key;
+            if ($masked) {
+                goto MORE if length($b) < $pos + 4;
+                $key = substr($b, $pos, 4); $pos += 4;
+            }
+            if (length($b) >= $pos + $len) {
+                my $payload = substr($b, $pos, $len);
+                if ($masked) {
+                    my $k = $key x (int($len / 4) + 1);
+                    $payload ^= substr($k, 0, $len);
+                }
+                substr($c->{buf}, 0, $pos + $len) = '';
+                return { op => $b0 & 0x0f, fin => ($b0 & 0x80) ? 1 : 0,
+                         rsv => $b0 & 0x70, masked => $masked ? 1 : 0,
+                         payload => $payload };
+            }
+        }
+      MORE:
+        return undef unless _fill($c, $deadline);
+    }
+}
+
+# Read frames until a data message is complete (pings are answered unless
+# no_pong); returns { op, payload } of the whole message or undef.
+sub ws_recv_data {
+    my ($c, $timeout, %o) = @_;
+    my $deadline = time + ($timeout // 10);
+    my ($op, $data);
+    while (my $f = ws_recv($c, $deadline - time)) {
+        if ($f->{op} == 9) {
+            ws_send($c, 10, $f->{payload}) unless $o{no_pong};
+            next;
+        }
+        next if $f->{op} == 10;
+        return $f if $f->{op} == 8;
+        $op //= $f->{op};
+        $data .= $f->{payload};
+        return { op => $op, payload => $data } if $f->{fin};
+    }
+    return undef;
+}
+
+# (code, reason) of a Close frame's payload; code 1005 when absent.
+sub ws_close_payload {
+    my ($f) = @_;
+    return (1005, '') if length($f->{payload}) < 2;
+    return (unpack('n', substr($f->{payload}, 0, 2)), substr($f->{payload}, 2));
+}
+
+# Read until the peer closes (bounded); returns what came.
+sub read_until_eof {
+    my ($c, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    while (!$c->{eof}) {
+        last unless _fill($c, $deadline);
+    }
+    my $all = $c->{buf};
+    $c->{buf} = '';
+    return $all;
+}
+
+# A plain HTTP/1.1 request with Connection: close on a raw socket, so we
+# see exactly what httpd sends. Returns { status, headers, body, raw }.
+sub http_request {
+    my (%o) = @_;
+    my $port = $o{port} || gw_port();
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Timeout => 5)
+        or die "connect: $!";
+    binmode $sock;
+    my @h = (['Host' => "127.0.0.1:$port"], ['Connection' => 'close'],
+             @{ $o{headers} || [] });
+    my $req = sprintf("%s %s %s\r\n", $o{method} || 'GET', $o{path},
+                      $o{protocol} || 'HTTP/1.1')
+            . join('', map { "$_->[0]: $_->[1]\r\n" } @h) . "\r\n";
+    $sock->syswrite($req);
+    my $c = { sock => $sock, buf => '' };
+    my $raw = read_until_eof($c, $o{timeout} || 10);
+    close $sock;
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    $head //= '';
+    my ($status) = $head =~ m{^HTTP/\d\.\d (\d{3})};
+    my %hdr;
+    for my $line (split /\r\n/, $head) {
+        next unless $line =~ /^([^:\s]+):\s*(.*)$/;
+        $hdr{lc $1} = exists $hdr{lc $1} ? "$hdr{lc $1}, $2" : $2;
+    }
+    if (($hdr{'transfer-encoding'} // '') =~ /chunked/i && defined $body) {
+        my $out = '';
+        while ($body =~ s/^([0-9a-fA-F]+)[^\r]*\r\n//) {
+            my $n = hex $1;
+            last if $n == 0;
+            $out .= substr($body, 0, $n, '');
+            $body =~ s/^\r\n//;
+        }
+        $body = $out;
+    }
+    return { status => $status // 0, headers => \%hdr, body => $body // '',
+             raw => $raw };
+}
+
+# Error log as part of the assertions.
+my $errlog_mark;
+sub _errlog_file {
+    require Apache::Test;
+    return File::Spec->catfile(Apache::Test::vars('t_logs'), 'error_log');
+}
+sub errlog_start {
+    $errlog_mark = -s _errlog_file() || 0;
+}
+sub errlog_lines {
+    my $f = _errlog_file();
+    open my $fh, '<', $f or return ();
+    seek $fh, $errlog_mark // 0, 0;
+    my @l = <$fh>;
+    return @l;
+}
+# [error]/[warn]/[crit]/[emerg]/[alert] lines since errlog_start that carry
+# none of the expected ids (e.g. 'WSGW00201', 'AH00959').
+sub errlog_unexpected {
+    my (@expected) = @_;
+    return grep {
+        my $l = $_;
+        $l =~ /\[[\w:]*(error|warn|crit|alert|emerg)\]/
+            && !grep { index($l, $_) >= 0 } @expected
+    } errlog_lines();
+}
+
+sub access_log_lines {
+    require Apache::Test;
+    my $f = File::Spec->catfile(Apache::Test::vars('t_logs'), 'wsgw_access_log');
+    open my $fh, '<', $f or return ();
+    return <$fh>;
+}
+
+# Run t/clients/ws_client.py (Debian's python3-websockets) with @args; returns
+# (exit code, output).
+sub run_py_client {
+    my (@args) = @_;
+    my $cmd = join ' ', map { quotemeta } '/usr/bin/python3',
+        top_dir() . '/t/clients/ws_client.py', @args;
+    my $out = `$cmd 2>&1`;
+    return ($? >> 8, $out);
+}
+
+1;
