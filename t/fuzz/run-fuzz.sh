@@ -26,7 +26,8 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 for tool in apr-1-config apu-1-config; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "run-fuzz.sh: $tool not found; install libapr1-dev and libaprutil1-dev" >&2
+        echo "run-fuzz.sh: $tool not found;" \
+             "install libapr1-dev and libaprutil1-dev" >&2
         exit 2
     fi
 done
@@ -79,7 +80,8 @@ status=0
 
 if [ "$status" -ne 0 ]; then
     keep=1
-    echo "run-fuzz.sh: FAILED (status $status); crash input and binary kept in $work" >&2
+    echo "run-fuzz.sh: FAILED (status $status);" \
+         "crash input and binary kept in $work" >&2
     ls -l "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* \
         2>/dev/null >&2 || true
     exit "$status"

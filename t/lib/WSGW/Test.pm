@@ -20,6 +20,7 @@ our @EXPORT_OK = qw(
     gw_port ws_connect ws_send ws_recv ws_recv_data ws_close_payload
     ws_key http_request read_until_eof errlog_start errlog_unexpected
     errlog_lines access_log_lines run_py_client top_dir build_dir
+    config_test httpd_children_rss tcp_rx_queue
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -398,6 +399,77 @@ sub run_py_client {
         top_dir() . '/t/clients/ws_client.py', @args;
     my $out = `$cmd 2>&1`;
     return ($? >> 8, $out);
+}
+
+# Run `httpd -t` on a minimal configuration that loads the module from the
+# build tree, with $body appended. Returns (exit status, output).
+sub config_test {
+    my ($body) = @_;
+    require Apache::Test;
+    my $libexec = Apache::Test::vars('src_dir');
+    my $httpd = Apache::Test::vars('httpd');
+    my $dir = File::Spec->catdir(top_dir(), 't', 'logs', 'conftest');
+    mkdir $dir unless -d $dir;
+    my $file = "$dir/httpd-$$.conf";
+    my $port = free_port();
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh <<"CONF";
+ServerRoot $dir
+ServerName localhost
+Listen 127.0.0.1:$port
+PidFile $dir/httpd.pid
+ErrorLog $dir/error_log
+LoadModule mpm_event_module $libexec/mod_mpm_event.so
+LoadModule authz_core_module $libexec/mod_authz_core.so
+LoadModule proxy_module $libexec/mod_proxy.so
+LoadModule proxy_http_module $libexec/mod_proxy_http.so
+LoadModule slotmem_shm_module $libexec/mod_slotmem_shm.so
+LoadModule proxy_balancer_module $libexec/mod_proxy_balancer.so
+LoadModule lbmethod_byrequests_module $libexec/mod_lbmethod_byrequests.so
+LoadModule ws_gateway_module $ENV{WSGW_MODULE}
+$body
+CONF
+    close $fh;
+    my $out = `$httpd -t -f $file 2>&1`;
+    my $rc = $? >> 8;
+    unlink $file;
+    return ($rc, $out);
+}
+
+# Total resident memory (KiB) of the test httpd's children.
+sub httpd_children_rss {
+    require Apache::Test;
+    my $pidfile = File::Spec->catfile(Apache::Test::vars('t_logs'), 'httpd.pid');
+    open my $fh, '<', $pidfile or return 0;
+    my ($ppid) = <$fh> =~ /(\d+)/;
+    my $total = 0;
+    opendir my $d, '/proc' or return 0;
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        open my $st, '<', "/proc/$p/status" or next;
+        my ($pp, $rss) = (0, 0);
+        while (<$st>) {
+            $pp = $1 if /^PPid:\s+(\d+)/;
+            $rss = $1 if /^VmRSS:\s+(\d+)/;
+        }
+        $total += $rss if $pp == $ppid;
+    }
+    return $total;
+}
+
+# Bytes waiting in the kernel's receive queue of our socket $sock.
+sub tcp_rx_queue {
+    my ($sock) = @_;
+    my $port = sprintf('%04X', $sock->sockport);
+    for my $f ('/proc/net/tcp', '/proc/net/tcp6') {
+        open my $fh, '<', $f or next;
+        while (<$fh>) {
+            my @f = split ' ';
+            next unless @f > 4 && $f[1] =~ /:$port$/;
+            my (undef, $rx) = split /:/, $f[4];
+            return hex $rx;
+        }
+    }
+    return 0;
 }
 
 1;

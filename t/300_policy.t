@@ -1,0 +1,113 @@
+# Policy directives that work today: idle timeout, max lifetime, pings to
+# silent clients (pongs swallowed), dead-peer detection, message size limit.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test;
+use Apache::TestUtil;
+use Time::HiRes qw(time);
+use lib 't/lib';
+use WSGW::Test qw(:all);
+
+plan tests => 22;
+
+errlog_start();
+my $framelog = top_dir() . '/t/logs/echo-frames.log';
+
+sub close_code_within {
+    my ($c, $timeout, %o) = @_;
+    my $t0 = time;
+    while (my $f = ws_recv($c, $timeout - (time - $t0))) {
+        if ($f->{op} == 9 && !$o{no_pong}) { ws_send($c, 10, $f->{payload}); next }
+        if ($f->{op} == 8) {
+            my ($code) = ws_close_payload($f);
+            return ($code, time - $t0);
+        }
+    }
+    return (undef, time - $t0);
+}
+
+# Idle timeout (2 s), frames mode: Close 1001 to the client.
+my $c = ws_connect(path => '/idle/echo');
+ok t_cmp($c->{status}, 101, 'idle mapping upgraded');
+ws_send($c, 1, 'one');
+ok ws_recv_data($c, 5), 'traffic flows';
+my ($code, $after) = close_code_within($c, 8);
+ok t_cmp($code, 1001, 'idle tunnel closed with 1001');
+ok $after >= 1.5 && $after < 5, sprintf('after about 2 s of silence (%.1f s)', $after);
+read_until_eof($c, 5);
+ok $c->{eof}, 'and the TCP connection ends';
+
+# Idle timeout in tunnel mode: no frames are parsed, the connection closes.
+$c = ws_connect(path => '/idletun/echo');
+my $t0 = time;
+read_until_eof($c, 8);
+ok $c->{eof} && time - $t0 >= 1.5, 'tunnel mode: idle tunnel closed without a Close frame';
+
+# Max lifetime (2 s) despite traffic.
+$c = ws_connect(path => '/life/echo');
+my $start = time;
+my $busy = 1;
+my $lifecode;
+while (time - $start < 8) {
+    ws_send($c, 1, 'keep busy');
+    my $f = ws_recv($c, 1);
+    next unless $f;
+    if ($f->{op} == 8) { ($lifecode) = ws_close_payload($f); last }
+}
+ok t_cmp($lifecode, 1001, 'lifetime reached: 1001 even with traffic');
+ok time - $start < 5, 'close came at about the lifetime';
+
+# Pings: a silent client gets a ping within interval + 1 s; its pong is
+# answered and never reaches the backend.
+$c = ws_connect(path => '/ping/echo');
+ok t_cmp($c->{status}, 101, 'ping mapping upgraded');
+$t0 = time;
+my $ping = ws_recv($c, 3);
+ok t_cmp($ping && $ping->{op}, 9, 'the gateway pings a silent client');
+ok time - $t0 <= 2.5, 'within the interval + 1 s';
+ok !$ping->{masked}, 'ping to the client is unmasked';
+ws_send($c, 10, $ping->{payload});
+# A second ping proves the first pong was accepted (else the tunnel closes).
+my $ping2 = ws_recv($c, 4);
+ok t_cmp($ping2 && $ping2->{op}, 9, 'answered: the tunnel lives and pings again');
+ws_send($c, 10, $ping2->{payload});
+ws_send($c, 1, 'data after pongs');
+my $m = ws_recv_data($c, 5);
+ok t_cmp($m && $m->{payload}, 'data after pongs', 'data still flows');
+# A pong that is not ours passes through (the backend logs it).
+ws_send($c, 10, 'unsolicited');
+ws_send($c, 8, pack('n', 1000));
+close_code_within($c, 5);
+my @lines;
+wait_until(5, sub {
+    open my $fh, '<', $framelog or return 0;
+    @lines = grep { m{ /ping/echo } } <$fh>;
+    return grep { / closed/ } @lines;
+});
+ok t_cmp(scalar(grep { /rx op=10 .*len=11\b/ } @lines), 1, 'the unsolicited pong reached the backend');
+ok t_cmp(scalar(grep { /rx op=10/ } @lines), 1, 'no gateway pong reached the backend');
+
+# A client that never answers: the tunnel is closed (dead peer).
+$c = ws_connect(path => '/ping/echo');
+($code, $after) = close_code_within($c, 8, no_pong => 1);
+ok t_cmp($code, 1001, 'unanswered pings: tunnel closed with 1001');
+ok $after < 6, sprintf('within interval + timeout (%.1f s)', $after);
+
+# Message size limit (1 KiB): 1009 to the client, 1001 to the backend.
+$c = ws_connect(path => '/maxmsg/echo');
+ws_send($c, 1, 'x' x 1024);
+$m = ws_recv_data($c, 5);
+ok t_cmp($m && length($m->{payload}), 1024, 'a message at the limit passes');
+ws_send($c, 2, 'y' x 1025);
+($code) = close_code_within($c, 5);
+ok t_cmp($code, 1009, 'a message over the limit: 1009 to the client');
+wait_until(5, sub {
+    open my $fh, '<', $framelog or return 0;
+    @lines = grep { m{ /maxmsg/echo } && / rx op=8 / } <$fh>;
+    return grep { /code=1001/ } @lines;
+});
+ok t_cmp(scalar(grep { /code=1001/ } @lines) >= 1, 1, 'the backend got Close 1001');
+
+my @bad = errlog_unexpected();
+ok t_cmp(scalar(@bad), 0, 'no unexpected errors or warnings in the error log')
+    or t_debug(@bad);
