@@ -380,7 +380,10 @@ static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
         memmove(d->buf, d->buf + d->head, keep);
         d->ready -= d->head;
         d->parsed -= d->head;
-        d->frame_start -= d->head;
+        /* A frame whose start was already written has no start left in
+         * the buffer; frame_start only matters between frames. */
+        d->frame_start = d->frame_start > d->head ? d->frame_start - d->head
+                                                  : 0;
         d->tail = keep;
         d->head = 0;
     }
