@@ -146,10 +146,15 @@ static const char *wsgw_config_invoke(cmd_parms *cmd, const char *name,
 static const char *wsgw_config_worker(cmd_parms *cmd, const char *url,
                                       const char *params)
 {
-    proxy_server_conf *pc = ap_get_module_config(cmd->server->module_config,
-                                                 &proxy_module);
+    proxy_server_conf *pc;
     proxy_worker *w;
     const char *err;
+
+    /* A VirtualHost gets mod_proxy's configuration only once one of its
+     * directives is used there: make sure it exists. */
+    ap_set_config_vectors(cmd->server, cmd->context, cmd->path, &proxy_module,
+                          cmd->pool);
+    pc = ap_get_module_config(cmd->server->module_config, &proxy_module);
 
     if (pc == NULL) {
         return apr_psprintf(cmd->pool, "%s needs mod_proxy loaded before "
@@ -251,7 +256,8 @@ static const char *wsgw_config_backend(cmd_parms *cmd, const char *url,
                             "string is passed on by itself", cmd->cmd->name,
                             url);
     }
-    if (u.port_str && (u.port == 0 || !apr_isdigit(u.port_str[0]))) {
+    if (u.port_str && (strspn(u.port_str, "0123456789") != strlen(u.port_str)
+                       || atoi(u.port_str) < 1 || atoi(u.port_str) > 65535)) {
         return apr_psprintf(cmd->pool, "%s: bad port in backend URL '%s'",
                             cmd->cmd->name, url);
     }

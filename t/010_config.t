@@ -2,7 +2,7 @@
 # refused at startup with a message naming the directive and the fix.
 use strict;
 use warnings FATAL => 'all';
-use Apache::Test;
+use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use lib 't/lib';
 use WSGW::Test qw(config_test);
@@ -41,9 +41,9 @@ my @bad = (
     ['Directory' => "<Directory /tmp>\n WSGatewayPass ws://127.0.0.1:8080/\n</Directory>",
      qr/WSGatewayPass is allowed in server config/],
     ['key typo' => 'WSGatewayPass /x ws://127.0.0.1:8080/ timeuot=5', qr/WSGatewayPass: bad parameter for backend .*timeuot/],
-    ['bad key value' => 'WSGatewayPass /x ws://127.0.0.1:8080/ retry=abc', qr/WSGatewayPass: bad parameter/],
+    ['bad key value' => 'WSGatewayPass /x ws://127.0.0.1:8080/ retry=-5', qr/WSGatewayPass: bad parameter .*Retry must be a positive value/],
     ['query in URL' => 'WSGatewayPass /x ws://127.0.0.1:8080/?a=1', qr/may not carry a query/],
-    ['bad port' => 'WSGatewayPass /x ws://127.0.0.1:99999/', qr/WSGatewayPass/],
+    ['bad port' => 'WSGatewayPass /x ws://127.0.0.1:99999/', qr/WSGatewayPass: bad port in backend URL/],
     ['duplicate PATH' => "WSGatewayPass /x ws://127.0.0.1:8080/\nWSGatewayPass /x/ ws://127.0.0.1:8081/", qr/already mapped at/],
     ['empty http=' => 'WSGatewayPass /x ws://127.0.0.1:8080/ http=', qr/http= needs 'off' or a backend URL/],
     ['bad number' => 'WSGatewayIdleTimeout soon', qr/WSGatewayIdleTimeout: 'soon' is not a number of seconds/],

@@ -3,7 +3,7 @@
 # rewriting, http=off and http=URL, and coexistence with ProxyPass ws://.
 use strict;
 use warnings FATAL => 'all';
-use Apache::Test;
+use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use lib 't/lib';
 use WSGW::Test qw(:all);

@@ -3,12 +3,12 @@
 # request to the backend, and the judgement of the backend's answer.
 use strict;
 use warnings FATAL => 'all';
-use Apache::Test;
+use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 57;
+plan tests => 60;
 
 my $gw = gw_port();
 errlog_start();

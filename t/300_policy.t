@@ -2,7 +2,7 @@
 # silent clients (pongs swallowed), dead-peer detection, message size limit.
 use strict;
 use warnings FATAL => 'all';
-use Apache::Test;
+use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use Time::HiRes qw(time);
 use lib 't/lib';

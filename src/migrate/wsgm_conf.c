@@ -5,6 +5,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -143,7 +145,7 @@ const char *wsgm_conf_line_eol(const wsgm_file_t *f, int i)
     if (l->eol == 1) {
         return "\n";
     }
-    return f->eol;
+    return "";
 }
 
 /* Classify the trimmed logical text of @a it. Returns NULL or an error. */
@@ -443,4 +445,76 @@ int wsgm_conf_rewrite_args(apr_pool_t *p, const char *args,
         }
     }
     return n;
+}
+
+int wsgm_conf_load(apr_pool_t *p, const char *path, wsgm_file_t **out,
+                   const char **err, int *errline)
+{
+    wsgm_file_t *f = apr_pcalloc(p, sizeof(*f));
+    apr_file_t *fd;
+    apr_status_t rv;
+    char *data = NULL;
+    apr_size_t len = 0, cap = 0;
+    char ebuf[256];
+
+    *errline = 0;
+    f->path = path;
+    f->display = strcmp(path, "-") ? path : "<stdin>";
+    if (!strcmp(path, "-")) {
+        rv = apr_file_open_stdin(&fd, p);
+    }
+    else {
+        apr_finfo_t fi;
+
+        rv = apr_stat(&fi, path, APR_FINFO_TYPE, p);
+        if (rv == APR_SUCCESS && fi.filetype == APR_DIR) {
+            *err = "is a directory, not a configuration file";
+            return -1;
+        }
+        rv = apr_file_open(&fd, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                           APR_OS_DEFAULT, p);
+    }
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "cannot read: %s",
+                            apr_strerror(rv, ebuf, sizeof(ebuf)));
+        return -1;
+    }
+    for (;;) {
+        apr_size_t n;
+
+        if (cap - len < 65536) {
+            apr_size_t ncap = cap ? cap * 2 : 65536;
+            char *nd = apr_palloc(p, ncap);
+
+            if (len) {
+                memcpy(nd, data, len);
+            }
+            data = nd;
+            cap = ncap;
+        }
+        n = cap - len;
+        rv = apr_file_read(fd, data + len, &n);
+        len += n;
+        if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            *err = apr_psprintf(p, "cannot read: %s",
+                                apr_strerror(rv, ebuf, sizeof(ebuf)));
+            if (strcmp(path, "-")) {
+                apr_file_close(fd);
+            }
+            return -1;
+        }
+    }
+    if (strcmp(path, "-")) {
+        apr_file_close(fd);
+    }
+    f->data = data ? data : "";
+    f->len = len;
+    if (wsgm_conf_parse(p, f, err, errline) != 0) {
+        return -1;
+    }
+    *out = f;
+    return 0;
 }

@@ -95,13 +95,24 @@ apr_array_header_t *wsgm_conf_words(apr_pool_t *p, const char *args);
 int wsgm_conf_rewrite_args(apr_pool_t *p, const char *args,
                            wsgm_word_t out[3]);
 
+/**
+ * Read @a path ("-": standard input, of any size) and parse it.
+ * @return 0 and *@a out, or -1 with *@a err (and *@a errline, 0 when the
+ *         file could not be read at all).
+ */
+int wsgm_conf_load(apr_pool_t *p, const char *path, wsgm_file_t **out,
+                   const char **err, int *errline);
+
 /** Bytes of physical line @a i, end of line excluded. */
 const char *wsgm_conf_line_text(apr_pool_t *p, const wsgm_file_t *f, int i);
 
 /** The item at index @a i (no bounds check beyond an assertion). */
 wsgm_item_t *wsgm_conf_item(const wsgm_file_t *f, int i);
 
-/** End-of-line bytes of physical line @a i, or the file's usual ones. */
+/**
+ * End-of-line bytes of physical line @a i: "\r\n", "\n", or "" for a last
+ * line without one; the file's usual ones when @a i is out of range.
+ */
 const char *wsgm_conf_line_eol(const wsgm_file_t *f, int i);
 
 #endif /* WSGM_CONF_H */
