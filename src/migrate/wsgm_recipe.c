@@ -400,7 +400,7 @@ static const char *wsgm_recipe_base(wsgm_rc_t *rc, const char *path,
         return apr_pstrmemdup(rc->p, o->path, tl - rl);
     }
     if (!strcmp(uri, path)) {
-        return o->path;
+        return apr_pstrdup(rc->p, o->path);
     }
     if (rl && tl + 1 >= rl && rest[0] == '/' && tl >= rl - 1
         && !strcmp(o->path + tl - (rl - 1), rest + 1)
@@ -448,7 +448,7 @@ static const char *wsgm_recipe_wfn(wsgm_rc_t *rc, const wsgm_dir_t *d,
     if (wsgm_recipe_written(rc, d, fn) != 0) {
         return "its backend host depends on the request";
     }
-    fn->origin = o->origin;
+    fn->origin = apr_pstrdup(rc->p, o->origin);
     fn->tls = o->tls;
     fn->base = wsgm_recipe_base(rc, path, uri, o, &why);
     return fn->base ? NULL : why;
@@ -740,17 +740,21 @@ static int wsgm_recipe_leaf(wsgm_chk_t *ck)
     if (WSGM_CLS_IS_WS(ck->cls) && I.kind == WSGM_OUT_NOUP
         && P.kind == WSGM_OUT_TUNNEL && I.tls == P.tls
         && !strcmp(I.origin, P.origin) && !strcmp(I.path, P.path)) {
-        if (ck->cls == WSGM_CLS_W1) {
+        if (ck->cls == WSGM_CLS_W1 && I.src >= 0) {
+            const wsgm_dir_t *sd = wsgm_recipe_dir(rc, I.src);
+
             pr->upgraded = 1;
             wsgm_recipe_push(pr->notes, apr_psprintf(rc->p,
-                "WebSocket handshakes %s%s, which %s, are now tunnelled",
-                strcmp(uri, pr->path) ? "to " : "to ", uri,
-                wsgm_sim_describe(rc->p, rc->m, &I)));
+                "WebSocket handshakes that the %s at line %d forwarded to "
+                "%s://%s without the upgrade are now tunnelled",
+                wsgm_recipe_item(sd)->name, wsgm_recipe_item(sd)->line,
+                I.tls ? "https" : "http", I.origin));
         }
         return -1;
     }
     /* spellings of the handshake the old conditions missed */
-    if (ck->cls == WSGM_CLS_W2 || ck->cls == WSGM_CLS_W3) {
+    if ((ck->cls == WSGM_CLS_W2 || ck->cls == WSGM_CLS_W3)
+        && (I.kind == WSGM_OUT_NOUP || I.kind == WSGM_OUT_LOCAL)) {
         WSGM_EVAL(&rc->I, WSGM_CLS_W1, &I1);
         WSGM_EVAL(ck->P, WSGM_CLS_W1, &P1);
         if (wsgm_sim_same(&P, &P1) && wsgm_sim_same(&P1, &I1)) {
@@ -764,7 +768,8 @@ static int wsgm_recipe_leaf(wsgm_chk_t *ck)
         }
     }
     /* the new PATH covers a path nothing proxied before */
-    if (I.kind == WSGM_OUT_LOCAL && wsgm_recipe_proxied(&P)) {
+    if (I.kind == WSGM_OUT_LOCAL && wsgm_recipe_proxied(&P)
+        && P.src == pr->gw->d.id) {
         WSGM_EVAL(&rc->I, WSGM_CLS_W1, &I1);
         WSGM_EVAL(&rc->I, WSGM_CLS_H, &IH);
         if (I1.kind == WSGM_OUT_LOCAL && IH.kind == WSGM_OUT_LOCAL) {
@@ -1159,39 +1164,80 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
     probes[1] = path;
     probes[2] = strcmp(path, "/") ? apr_pstrcat(rc->p, path, "/", NULL) : "/x";
     memset(&hf, 0, sizeof(hf));
-    for (i = 0; i < 3; ++i) {
-        outs = wsgm_recipe_outcomes(rc, &rc->I, d->host, WSGM_CLS_H,
-                                    probes[i]);
-        for (j = 0; j < outs->nelts; ++j) {
-            const wsgm_out_t *o = &APR_ARRAY_IDX(outs, j, wsgm_out_t);
+    {
+        int nlocal = 0, nhttp = 0;
+        const wsgm_out_t *other = NULL, *first = NULL;
+        const char *first_uri = NULL;
 
-            if (o->kind == WSGM_OUT_LOCAL) {
-                if (s == NULL) {
-                    continue;
+        for (i = 0; i < 3; ++i) {
+            outs = wsgm_recipe_outcomes(rc, &rc->I, d->host, WSGM_CLS_H,
+                                        probes[i]);
+            for (j = 0; j < outs->nelts; ++j) {
+                const wsgm_out_t *o = &APR_ARRAY_IDX(outs, j, wsgm_out_t);
+
+                if (o->kind == WSGM_OUT_LOCAL) {
+                    ++nlocal;
                 }
-                wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
-                    "ordinary requests under %s are partly proxied (%s) and "
-                    "partly answered by this server", path,
-                    wsgm_sim_describe(rc->p, rc->m, o)));
-                return;
-            }
-            if (o->kind != WSGM_OUT_HTTP || o->src < 0
-                || (s && s->id != o->src)) {
-                wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
-                    "ordinary requests under %s are %s, which WSGatewayPass "
-                    "cannot take over", path,
-                    wsgm_sim_describe(rc->p, rc->m, o)));
-                return;
-            }
-            if (s == NULL) {
-                s = wsgm_recipe_dir(rc, o->src);
-                if (i == 0 || (!strcmp(probes[i], path))) {
-                    const char *bw = NULL;
+                else if (o->kind == WSGM_OUT_HTTP && o->src >= 0
+                         && (first == NULL || first->src == o->src)) {
+                    ++nhttp;
+                    if (first == NULL) {
+                        wsgm_out_t *cp = apr_pmemdup(rc->p, o, sizeof(*o));
 
-                    hf.origin = o->origin;
-                    hf.tls = o->tls;
-                    hf.base = wsgm_recipe_base(rc, path, probes[i], o, &bw);
-                    if (hf.base == NULL) {
+                        cp->origin = apr_pstrdup(rc->p, o->origin);
+                        cp->path = apr_pstrdup(rc->p, o->path);
+                        first = cp;
+                        first_uri = probes[i];
+                    }
+                }
+                else if (other == NULL) {
+                    wsgm_out_t *cp = apr_pmemdup(rc->p, o, sizeof(*o));
+
+                    other = cp;
+                }
+            }
+        }
+        if (other) {
+            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
+                "ordinary requests under %s are %s, which WSGatewayPass "
+                "cannot take over", path,
+                wsgm_sim_describe(rc->p, rc->m, other)));
+            return;
+        }
+        if (nhttp == 0) {
+            const char *url = wsgm_recipe_fn_url(rc->p, &w, 1, 1);
+
+            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
+                "only WebSocket handshakes under %s were proxied; ordinary "
+                "requests there were answered by this server, and "
+                "WSGatewayPass sends them to the backend too (or, with "
+                "http=off, answers 426). If nothing else lives under %s, "
+                "write 'WSGatewayPass %s%s%s http=off' yourself", path, path,
+                d->loc >= 0 ? "" : path, d->loc >= 0 ? "" : " ", url));
+            return;
+        }
+        if (nlocal) {
+            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
+                "ordinary requests under %s are partly proxied (%s) and "
+                "partly answered by this server", path,
+                wsgm_sim_describe(rc->p, rc->m, first)));
+            return;
+        }
+        s = wsgm_recipe_dir(rc, first->src);
+        hf.origin = first->origin;
+        hf.tls = first->tls;
+        {
+            const char *bw = NULL;
+
+            hf.base = wsgm_recipe_base(rc, path, first_uri, first, &bw);
+            if (hf.base == NULL) {
+                wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
+                    "for ordinary requests, %s", bw));
+                return;
+            }
+        }
+    }
+    if (hf.base == NULL) {
                         wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
                             "for ordinary requests, %s", bw));
                         return;
