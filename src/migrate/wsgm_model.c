@@ -341,15 +341,18 @@ static void wsgm_model_cond(wsgm_model_t *m, wsgm_file_t *f, int item,
                          ? WSGM_TEST_UPGRADE
                          : !strncasecmp(name, "HTTP:Connection}", 16)
                            ? WSGM_TEST_CONNECTION : WSGM_TEST_OTHER;
-        c->why = apr_psprintf(m->p, "%s is not a server variable: mod_rewrite "
-                              "reads it as a lookup in a RewriteMap named "
-                              "'HTTP' that does not exist, which is always "
-                              "empty, so this condition %s (the header is "
-                              "%%{HTTP:%s)",
+        c->why = apr_psprintf(m->p, "%s: %s is not a server variable "
+                              "(mod_rewrite reads it as a lookup in a "
+                              "RewriteMap named 'HTTP', which does not exist "
+                              "and is always empty)%s; the header is "
+                              "%%{HTTP:%s}",
+                              c->sem[0].negate
+                              ? "this condition was always true"
+                              : "this rule never matched",
                               w[0].text,
-                              (c->sem[0].negate
-                               ? "was always true"
-                               : "never matched"),
+                              c->sem[0].negate
+                              ? ", so its rule took WebSocket handshakes too"
+                              : "",
                               apr_pstrmemdup(m->p, name + 5,
                                              strlen(name + 5) - 1));
     }

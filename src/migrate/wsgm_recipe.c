@@ -63,6 +63,7 @@ typedef struct wsgm_rc_t {
     int                 norig;      /* directives in the files */
     int                 cap;        /* size of the view arrays */
     wsgm_view_t         I, N;       /* intended old, current new */
+    wsgm_view_t         A;          /* the old configuration as it was */
     apr_array_header_t **probes;    /* per host: wsgm_probe_t */
     signed char        *assign;
     unsigned char      *said;       /* by id: explanation printed */
@@ -369,12 +370,22 @@ static int wsgm_recipe_written(wsgm_rc_t *rc, const wsgm_dir_t *d,
         && (alt == NULL || wsgm_url_parse(rc->p, alt, &u) != 0)) {
         return -1;
     }
-    if (strpbrk(u.authority, "%") || strstr(u.authority, "$1")
-        || (strchr(u.authority, '$') && !strstr(u.authority, "${"))) {
-        return -1;  /* the host depends on the request */
+    {
+        /* "ws://b:8080%{REQUEST_URI}", "ws://b$1": the path starts there */
+        const char *a = u.authority, *c;
+
+        for (c = a; *c; ++c) {
+            if ((c[0] == '%' && c[1] == '{') || (c[0] == '$' && apr_isdigit(c[1]))) {
+                break;
+            }
+        }
+        if (c == a || strpbrk(apr_pstrmemdup(rc->p, a, (apr_size_t)(c - a)),
+                              "%") != NULL) {
+            return -1;  /* the host depends on the request */
+        }
+        f->authority = apr_pstrmemdup(rc->p, a, (apr_size_t)(c - a));
     }
     f->scheme = u.scheme_raw;
-    f->authority = u.authority;
     return 0;
 }
 
@@ -1050,6 +1061,73 @@ static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
                                    place->at.file), NULL);
         }
     }
+    /* what the broken lines really did */
+    {
+        int broken = 0, refused = 0, k;
+
+        for (i = 0; i < pr->remove->nelts; ++i) {
+            const wsgm_dir_t *d = wsgm_recipe_dir(rc,
+                                                  APR_ARRAY_IDX(pr->remove, i,
+                                                                int));
+
+            if (d->kind == WSGM_D_RULE) {
+                const wsgm_rule_t *r = (const wsgm_rule_t *)d;
+
+                rc->out->used_rewrite = 1;
+                if (strstr(r->sem[1].subst, "ws://")
+                    || strstr(r->sem[1].subst, "wss://")) {
+                    rc->out->used_wstunnel = 1;
+                }
+                broken |= r->why != NULL;
+                for (k = 0; k < r->conds->nelts; ++k) {
+                    const wsgm_cond_t *c = APR_ARRAY_IDX(r->conds, k,
+                                                         wsgm_cond_t *);
+
+                    broken |= c->why != NULL;
+                    refused |= c->sem[0].refused && !c->sem[1].refused;
+                }
+            }
+            else if (d->kind == WSGM_D_PP) {
+                const wsgm_pp_t *pp = (const wsgm_pp_t *)d;
+
+                rc->out->used_wstunnel |= pp->url.ws;
+                broken |= pp->why != NULL;
+            }
+        }
+        if (refused) {
+            extra = apr_pstrcat(rc->p, extra, "; before this change httpd "
+                                "refused the configuration ('apachectl -t' "
+                                "failed)", NULL);
+        }
+        else if (broken) {
+            const char *u = strcmp(pr->path, "/")
+                            ? apr_pstrcat(rc->p, pr->path, "/x", NULL) : "/x";
+            int c;
+
+            for (c = 0; c < WSGM_NCLS; c += WSGM_CLS_H) {
+                const wsgm_out_t *was = wsgm_recipe_outcome(rc, &rc->A,
+                                                            pr->host,
+                                                            (wsgm_cls_e)c, u);
+                const wsgm_out_t *now;
+
+                if (was == NULL) {
+                    continue;
+                }
+                was = apr_pmemdup(rc->p, was, sizeof(*was));
+                now = wsgm_recipe_outcome(rc, &rc->N, pr->host,
+                                          (wsgm_cls_e)c, u);
+                if (now && !wsgm_sim_same(was, now)) {
+                    extra = apr_pstrcat(rc->p, extra, "; before this change ",
+                                        wsgm_sim_class_name((wsgm_cls_e)c),
+                                        " to ", u, " was ",
+                                        wsgm_sim_describe(rc->p, rc->m, was),
+                                        ", now it is ",
+                                        wsgm_sim_describe(rc->p, rc->m, now),
+                                        NULL);
+                }
+            }
+        }
+    }
     if (pr->shallow && strcmp(pr->path, "/")) {
         extra = apr_pstrcat(rc->p, extra, "; ", pr->path,
                             " itself is mapped too", NULL);
@@ -1125,6 +1203,51 @@ static void wsgm_recipe_absorb(wsgm_rc_t *rc, wsgm_prop_t *pr,
             APR_ARRAY_PUSH(pr->remove, int) = id;
         }
     }
+}
+
+/*
+ * A removable directive with a wider PATH than @a path that sends ordinary
+ * requests under @a path where @a w sends handshakes (ProxyPass / http://b/
+ * next to ProxyPass /ws ws://b/ws). Fills *@a hf with its function there.
+ */
+static const wsgm_dir_t *wsgm_recipe_wider(wsgm_rc_t *rc, const wsgm_dir_t *d,
+                                           const char *path,
+                                           const wsgm_fn_t *w, wsgm_fn_t *hf)
+{
+    const char *u = strcmp(path, "/") ? apr_pstrcat(rc->p, path, "/x/y", NULL)
+                                      : "/x/y";
+    int id;
+
+    for (id = 0; id < rc->norig; ++id) {
+        const wsgm_dir_t *e = wsgm_recipe_dir(rc, id);
+        const char *pe, *why = NULL, *base;
+        const wsgm_out_t *o;
+        wsgm_view_t v;
+
+        if (e == d || e->host != d->host || e->loc != d->loc
+            || !wsgm_recipe_removable(rc, e) || wsgm_recipe_precheck(rc, e)
+            || (pe = wsgm_recipe_path_of(rc, e)) == NULL
+            || !strcmp(pe, path)
+            || !wsgw_map_covers(pe, strcmp(pe, "/") ? strlen(pe) : 0, path)) {
+            continue;
+        }
+        v = wsgm_recipe_only(rc, id);
+        o = wsgm_recipe_outcome(rc, &v, d->host, WSGM_CLS_H, u);
+        if (o == NULL || o->kind != WSGM_OUT_HTTP || o->tls != w->tls
+            || strcmp(o->origin, w->origin)) {
+            continue;
+        }
+        base = wsgm_recipe_base(rc, path, u, o, &why);
+        if (base == NULL || !wsgm_recipe_same_base(base, w->base)
+            || wsgm_recipe_written(rc, e, hf) != 0) {
+            continue;
+        }
+        hf->origin = apr_pstrdup(rc->p, o->origin);
+        hf->tls = o->tls;
+        hf->base = base;
+        return e;
+    }
+    return NULL;
 }
 
 static const char *wsgm_recipe_params(const wsgm_dir_t *d)
@@ -1237,31 +1360,6 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
             }
         }
     }
-    if (hf.base == NULL) {
-                        wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
-                            "for ordinary requests, %s", bw));
-                        return;
-                    }
-                }
-            }
-        }
-    }
-    if (s == NULL) {
-        wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
-            "only WebSocket handshakes under %s were proxied; ordinary "
-            "requests there were answered by this server, and WSGatewayPass "
-            "sends them to the backend too (or, with http=off, answers 426). "
-            "If nothing else lives under %s, write 'WSGatewayPass %s%s %s "
-            "http=off' yourself", path, path,
-            d->loc >= 0 ? "" : path, d->loc >= 0 ? "" : "",
-            wsgm_recipe_fn_url(rc->p, &w, 1, 1)));
-        return;
-    }
-    if (hf.base == NULL) {
-        wsgm_recipe_refuse(rc, d, "cannot work out the backend of ordinary "
-                           "requests");
-        return;
-    }
     if (s->kind == WSGM_D_GW) {
         hf.scheme = hf.tls ? "https" : "http";
         hf.authority = hf.origin;
@@ -1270,6 +1368,15 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
         wsgm_recipe_refuse(rc, d, "the backend of ordinary requests depends "
                            "on the request");
         return;
+    }
+    if (s == d) {
+        wsgm_fn_t wf;
+        const wsgm_dir_t *t = wsgm_recipe_wider(rc, d, path, &w, &wf);
+
+        if (t) {
+            s = t;
+            hf = wf;
+        }
     }
     if (s != d) {
         ps = wsgm_recipe_path_of(rc, s);
@@ -1506,6 +1613,9 @@ void wsgm_recipe_run(apr_pool_t *p, wsgm_model_t *m, wsgm_recipe_out_t *out)
     memset(rc.N.active, 1, (apr_size_t)rc.norig);
     rc.I.intended = 1;
     rc.N.intended = 0;
+    rc.A.n = rc.cap;
+    rc.A.active = apr_pmemdup(p, rc.N.active, (apr_size_t)rc.cap);
+    rc.A.intended = 0;
     rc.assign = apr_palloc(p, (apr_size_t)m->nvars + 1);
     memset(rc.assign, -1, (apr_size_t)m->nvars + 1);
     rc.said = apr_pcalloc(p, (apr_size_t)rc.cap);
@@ -1549,7 +1659,10 @@ void wsgm_recipe_hints(wsgm_msgs_t *msgs, const wsgm_recipe_out_t *out)
                  "it enables proxy and proxy_http too), elsewhere "
                  "'LoadModule ws_gateway_module modules/mod_ws_gateway.so' "
                  "after mod_proxy");
-    if (out->wstunnel_left) {
+    if (!out->used_wstunnel) {
+        /* the converted recipes did not use it */
+    }
+    else if (out->wstunnel_left) {
         wsgm_msg_add(msgs, WSGM_MSG_HINT, NULL, 0,
                      "proxy_wstunnel is still needed: a ws:// URL is left at "
                      "%s", out->wstunnel_left);
@@ -1559,7 +1672,10 @@ void wsgm_recipe_hints(wsgm_msgs_t *msgs, const wsgm_recipe_out_t *out)
                      "proxy_wstunnel is no longer needed by these files "
                      "('a2dismod proxy_wstunnel' unless other files use it)");
     }
-    if (out->rewrite_left) {
+    if (!out->used_rewrite) {
+        /* the converted recipes did not use it */
+    }
+    else if (out->rewrite_left) {
         wsgm_msg_add(msgs, WSGM_MSG_HINT, NULL, 0,
                      "rewrite is still needed: RewriteRule lines are left "
                      "(first at %s)", out->rewrite_left);

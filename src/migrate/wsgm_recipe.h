@@ -31,6 +31,8 @@
 typedef struct wsgm_recipe_out_t {
     apr_hash_t         *edits;      /* wsgm_file_t * -> wsgm_edit_t array */
     int                 converted;  /* WSGatewayPass lines written */
+    int                 used_rewrite;   /* a converted recipe had rules */
+    int                 used_wstunnel;  /* ... or ws:// URLs */
     const char         *rewrite_left;   /* "FILE:LINE" still using
                                          * mod_rewrite, or NULL */
     const char         *wstunnel_left;  /* "FILE:LINE" of a ws:// URL left */
