@@ -54,7 +54,7 @@ $res = http_request(path => '/c/redirect');
 ok t_cmp($res->{status}, 302, 'redirect relayed');
 ok t_cmp($res->{headers}{location}, "http://127.0.0.1:$gw/c/target", 'Location rewritten to the gateway');
 ok t_cmp($res->{headers}{'content-location'}, "http://127.0.0.1:$gw/c/content", 'Content-Location rewritten');
-ok t_cmp($res->{headers}{uri}, qr{http://127\.0\.0\.1:$gw/c/uri}, 'URI rewritten');
+ok t_cmp($res->{headers}{uri}, "http://127.0.0.1:$gw/c/uri", 'URI rewritten');
 
 # http=off: plain requests get 426 with the upgrade headers.
 $res = http_request(path => '/wsonly/x');

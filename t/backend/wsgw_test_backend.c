@@ -1362,9 +1362,9 @@ static void wsgw_tb_http_redirect(wsgw_tb_conn *c)
     wsgw_tb_sb_span(&h, host);
     wsgw_tb_sb_str(&h, "/target\r\nContent-Location: http://");
     wsgw_tb_sb_span(&h, host);
-    wsgw_tb_sb_str(&h, "/content\r\nURI: <http://");
+    wsgw_tb_sb_str(&h, "/content\r\nURI: http://");
     wsgw_tb_sb_span(&h, host);
-    wsgw_tb_sb_str(&h, "/uri>\r\n");
+    wsgw_tb_sb_str(&h, "/uri\r\n");
     if (h.err) {
         wsgw_tb_conn_abort(c);
     } else {
