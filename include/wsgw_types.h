@@ -75,6 +75,7 @@ typedef struct wsgw_proxy_req_t {
     const wsgw_mapping_t *mapping;
     const wsgw_backend_t *backend;   /* backend chosen for this request */
     int                   handshake; /* Upgrade: websocket + Connection: upgrade */
+    int                   in_attempt;/* a member attempt through mod_proxy_http */
 } wsgw_proxy_req_t;
 
 #endif /* WSGW_TYPES_H */

@@ -9,16 +9,26 @@
 #include "wsgw_types.h"
 #include "mod_proxy.h"
 
+/* The outcome of one attempt on one backend member. */
+typedef struct wsgw_attempt_t {
+    int         is_last;     /* in: no other member left (relay its 5xx) */
+    int         retryable;   /* out: nothing reached the client; try another */
+    int         proto_error; /* out: the member answered, but not as a
+                              * WebSocket server (502 rather than 503) */
+    const char *why;         /* out: short lowercase reason for the log */
+} wsgw_attempt_t;
+
 /**
- * Serve one validated client handshake through @a worker.
+ * Serve one validated client handshake through one member @a worker.
  * Called from the scheme handler, in the request thread.
- * @return OK when a response (101 then tunnel, or a relayed answer) went to
- *         the client; HTTP_SERVICE_UNAVAILABLE when nothing was sent and
- *         another member may be tried; another HTTP status otherwise.
+ * @return OK when the client got its answer (101 then the tunnel, or a
+ *         relayed HTTP response); otherwise the HTTP status to answer with,
+ *         and @a att says whether another member may be tried instead
  */
-int wsgw_upgrade_run(request_rec *r, proxy_worker *worker,
-                     proxy_server_conf *conf, char *url,
-                     const char *proxyname, apr_port_t proxyport,
-                     wsgw_proxy_req_t *pr, const wsgw_dir_conf_t *dc);
+int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
+                         proxy_server_conf *conf, char *url,
+                         const char *proxyname, apr_port_t proxyport,
+                         const wsgw_proxy_req_t *pr,
+                         const wsgw_dir_conf_t *dc, wsgw_attempt_t *att);
 
 #endif /* WSGW_UPGRADE_H */

@@ -144,7 +144,7 @@ static const char *wsgw_config_invoke(cmd_parms *cmd, const char *name,
 
 /* Define (or find) the mod_proxy worker for @a url in this server. */
 static const char *wsgw_config_worker(cmd_parms *cmd, const char *url,
-                                      const char *params)
+                                      const char *params, int group)
 {
     proxy_server_conf *pc;
     proxy_worker *w;
@@ -169,6 +169,11 @@ static const char *wsgw_config_worker(cmd_parms *cmd, const char *url,
             return apr_psprintf(cmd->pool, "%s: cannot define backend %s: %s",
                                 cmd->cmd->name, url, err);
         }
+    }
+    if (group) {
+        /* mod_proxy never puts a worker outside a balancer in error state;
+         * members of a failover group must be, so that retry= applies. */
+        w->s->status &= ~PROXY_WORKER_IGNORE_ERRORS;
     }
     if (params && *params) {
         err = wsgw_config_invoke(cmd, "ProxySet",
@@ -284,6 +289,7 @@ static const char *wsgw_config_backend_setup(cmd_parms *cmd,
                                              int for_ws, int for_http,
                                              const char *params)
 {
+    int group = m->backends->nelts > 1;
     const char *err;
     const char *http_url = apr_pstrcat(cmd->pool, b->http_base,
                                        *b->path ? b->path : "/", NULL);
@@ -307,13 +313,13 @@ static const char *wsgw_config_backend_setup(cmd_parms *cmd,
         if (for_ws) {
             err = wsgw_config_worker(cmd, apr_pstrcat(cmd->pool, b->ws_base,
                                                       *b->path ? b->path : "/",
-                                                      NULL), params);
+                                                      NULL), params, group);
             if (err) {
                 return err;
             }
         }
         if (for_http) {
-            err = wsgw_config_worker(cmd, http_url, params);
+            err = wsgw_config_worker(cmd, http_url, params, group);
             if (err) {
                 return err;
             }
@@ -455,10 +461,15 @@ const char *wsgw_config_set_pass(cmd_parms *cmd, void *dconf,
         }
     }
     if (urls->nelts > 1) {
-        return apr_psprintf(cmd->pool, "%s %s: failover groups (several "
-                            "URLs) are not supported yet in this build; use "
-                            "one URL, or balancer://NAME with BalancerMember "
-                            "lines", cmd->cmd->name, m->path);
+        for (i = 0; i < m->backends->nelts; ++i) {
+            if (APR_ARRAY_IDX(m->backends, i, wsgw_backend_t).is_balancer) {
+                return apr_psprintf(cmd->pool, "%s %s: a balancer:// URL "
+                                    "cannot be part of a failover group; "
+                                    "use either several ws:// URLs or one "
+                                    "balancer (with lbset= for ordered "
+                                    "groups)", cmd->cmd->name, m->path);
+            }
+        }
     }
 
     if (http_url == NULL) {

@@ -21,7 +21,7 @@
 #include "wsgw_config.h"
 #include "wsgw_handshake.h"
 #include "wsgw_proxy.h"
-#include "wsgw_upgrade.h"
+#include "wsgw_failover.h"
 
 wsgw_proxy_req_t *wsgw_proxy_req(const request_rec *r)
 {
@@ -167,12 +167,18 @@ static int wsgw_proxy_handler(request_rec *r, proxy_worker *worker,
     const wsgw_dir_conf_t *dc;
     int status;
 
-    if (pr == NULL) {
-        return DECLINED;        /* not mapped by WSGatewayPass */
+    if (pr == NULL || pr->in_attempt) {
+        return DECLINED;        /* not ours, or a member attempt of ours */
     }
     if (!pr->handshake) {
-        if (pr->mapping->http_mode != WSGW_HTTP_OFF) {
-            return DECLINED;    /* mod_proxy_http serves plain requests */
+        if (pr->mapping->http_mode == WSGW_HTTP_SAME) {
+            /* mod_proxy_http serves plain requests; with several members
+             * we walk them in order. */
+            return wsgw_failover_http(r, worker, conf, url, proxyname,
+                                      proxyport, pr);
+        }
+        if (pr->mapping->http_mode == WSGW_HTTP_URL) {
+            return DECLINED;
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WSGW_LOGNO(00106)
                       "plain %s request under %s (http=off): answering 426",
@@ -189,8 +195,8 @@ static int wsgw_proxy_handler(request_rec *r, proxy_worker *worker,
         r->connection->keepalive = AP_CONN_CLOSE;
         return status;
     }
-    return wsgw_upgrade_run(r, worker, conf, url, proxyname, proxyport,
-                            pr, dc);
+    return wsgw_failover_upgrade(r, worker, conf, url, proxyname, proxyport,
+                                 pr, dc);
 }
 
 static int wsgw_proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -230,10 +230,21 @@ static int wsgw_upgrade_relay(request_rec *r, request_rec *rp, int status,
     return OK;
 }
 
-int wsgw_upgrade_run(request_rec *r, proxy_worker *worker,
-                     proxy_server_conf *conf, char *url,
-                     const char *proxyname, apr_port_t proxyport,
-                     wsgw_proxy_req_t *pr, const wsgw_dir_conf_t *dc)
+/* Record a member failure that left the client untouched. */
+static int wsgw_upgrade_failed(wsgw_attempt_t *att, int status,
+                               int proto_error, const char *why)
+{
+    att->retryable = 1;
+    att->proto_error = proto_error;
+    att->why = why;
+    return status;
+}
+
+int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
+                         proxy_server_conf *conf, char *url,
+                         const char *proxyname, apr_port_t proxyport,
+                         const wsgw_proxy_req_t *pr,
+                         const wsgw_dir_conf_t *dc, wsgw_attempt_t *att)
 {
     const char *scheme = strncasecmp(url, "wss:", 4) ? "ws" : "wss";
     const char *key = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
@@ -251,12 +262,14 @@ int wsgw_upgrade_run(request_rec *r, proxy_worker *worker,
     unsigned int rsv;
     int status, i;
 
+    att->retryable = att->proto_error = 0;
+    att->why = NULL;
     apr_table_setn(r->notes, WSGW_NOTE_BACKEND, worker->s->name_ex);
-    apr_table_setn(r->notes, WSGW_NOTE_ATTEMPTS, "1");
 
     status = ap_proxy_acquire_connection(scheme, &backend, worker, r->server);
     if (status != OK) {
-        return status;
+        return wsgw_upgrade_failed(att, HTTP_SERVICE_UNAVAILABLE, 0,
+                                   "in error state (retry= not over)");
     }
     backend->is_ssl = !strcmp(scheme, "wss");
     /* A backend WebSocket connection is never reused (PR 55890). */
@@ -267,31 +280,41 @@ int wsgw_upgrade_run(request_rec *r, proxy_worker *worker,
                                            server_portstr,
                                            sizeof(server_portstr));
     if (status != OK) {
+        status = wsgw_upgrade_failed(att, HTTP_SERVICE_UNAVAILABLE, 0,
+                                     "cannot resolve its address");
         goto done;
     }
     if (ap_proxy_connect_backend(scheme, backend, worker, r->server)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00201)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00201)
                       "cannot connect to backend %s for %s (mapping %s); "
                       "check that it is running and reachable, or add a "
                       "second backend URL for failover",
                       worker->s->name_ex, r->uri, pr->mapping->path);
-        status = HTTP_SERVICE_UNAVAILABLE;
+        status = wsgw_upgrade_failed(att, HTTP_SERVICE_UNAVAILABLE, 0,
+                                     "connection refused or timed out");
         goto done;
     }
     status = ap_proxy_connection_create_ex(scheme, backend, r);
     if (status != OK) {
+        status = wsgw_upgrade_failed(att, HTTP_SERVICE_UNAVAILABLE, 0,
+                                     "connection setup failed");
         goto done;
     }
     origin = backend->connection;
 
     status = wsgw_upgrade_send_request(r, backend, worker, conf, uri, locurl,
                                        server_portstr);
+    if (status == HTTP_BAD_REQUEST || status == HTTP_EXPECTATION_FAILED) {
+        goto done;      /* the client's request itself is at fault */
+    }
     if (status != OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00202)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00202)
                       "sending the upgrade request to backend %s failed "
-                      "(%d); check the backend's logs",
+                      "(%d: a TLS handshake failure shows here too); check "
+                      "the backend and its certificate",
                       worker->s->name_ex, status);
-        status = status == HTTP_BAD_REQUEST ? status : HTTP_BAD_GATEWAY;
+        status = wsgw_upgrade_failed(att, HTTP_BAD_GATEWAY, 0,
+                                     "sending the request failed");
         goto done;
     }
 
@@ -305,55 +328,70 @@ int wsgw_upgrade_run(request_rec *r, proxy_worker *worker,
 
         rv = ap_rgetline(&line, DEFAULT_LIMIT_REQUEST_LINE, &len, rp, 0, bb);
         if (rv != APR_SUCCESS || line == NULL) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, WSGW_LOGNO(00203)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, WSGW_LOGNO(00203)
                           "backend %s closed or timed out before answering "
                           "the upgrade for %s; check the backend, or raise "
                           "its timeout= if it is slow to answer",
                           worker->s->name_ex, r->uri);
-            status = APR_STATUS_IS_TIMEUP(rv) ? HTTP_GATEWAY_TIME_OUT
-                                              : HTTP_BAD_GATEWAY;
+            status = APR_STATUS_IS_TIMEUP(rv)
+                ? wsgw_upgrade_failed(att, HTTP_GATEWAY_TIME_OUT, 0,
+                                      "timed out before answering")
+                : wsgw_upgrade_failed(att, HTTP_BAD_GATEWAY, 0,
+                                      "closed before answering");
             goto done;
         }
         status = wsgw_upgrade_status_line(line, &reason);
         if (status < 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00204)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00204)
                           "backend %s answered the upgrade with '%.80s', "
                           "which is not an HTTP/1.1 status line; is it an "
                           "HTTP server?", worker->s->name_ex, line);
-            status = HTTP_BAD_GATEWAY;
+            status = wsgw_upgrade_failed(att, HTTP_BAD_GATEWAY, 1,
+                                         "not an HTTP answer");
             goto done;
         }
         reason = apr_pstrdup(r->pool, reason);
         apr_table_clear(rp->headers_in);
         ap_get_mime_headers_core(rp, bb);
         if (rp->status != HTTP_OK) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00205)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00205)
                           "backend %s sent malformed response headers (%d); "
                           "check the backend", worker->s->name_ex, rp->status);
-            status = HTTP_BAD_GATEWAY;
+            status = wsgw_upgrade_failed(att, HTTP_BAD_GATEWAY, 1,
+                                         "malformed response headers");
             goto done;
         }
         if (status >= 200 || status == HTTP_SWITCHING_PROTOCOLS) {
             break;
         }
         if (i >= WSGW_UPGRADE_MAX_INTERIM) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00206)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00206)
                           "backend %s sent more than %d interim answers; "
                           "giving up", worker->s->name_ex,
                           WSGW_UPGRADE_MAX_INTERIM);
-            status = HTTP_BAD_GATEWAY;
+            status = wsgw_upgrade_failed(att, HTTP_BAD_GATEWAY, 1,
+                                         "endless interim answers");
             goto done;
         }
     }
 
     if (status != HTTP_SWITCHING_PROTOCOLS) {
         if (status < 300) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00207)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00207)
                           "backend %s answered the WebSocket upgrade for %s "
                           "with %d instead of 101: it does not speak "
-                          "WebSocket at %s; answering 502",
+                          "WebSocket at %s",
                           worker->s->name_ex, r->uri, status, locurl);
-            status = HTTP_BAD_GATEWAY;
+            status = wsgw_upgrade_failed(att, HTTP_BAD_GATEWAY, 1,
+                                         apr_psprintf(r->pool, "answered %d",
+                                                      status));
+            goto done;
+        }
+        if (status >= 500 && !att->is_last) {
+            /* A sick member: another one may serve this client. */
+            status = wsgw_upgrade_failed(att, HTTP_SERVICE_UNAVAILABLE, 0,
+                                         apr_psprintf(r->pool, "answered %d",
+                                                      status));
             goto done;
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WSGW_LOGNO(00209)
@@ -367,9 +405,9 @@ int wsgw_upgrade_run(request_rec *r, proxy_worker *worker,
                              "websocket")
         || !wsgw_handshake_accept_matches(key, apr_table_get(
                                    rp->headers_in, "Sec-WebSocket-Accept"))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00210)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00210)
                       "backend %s answered 101 with %s; not a valid "
-                      "WebSocket upgrade, answering 502",
+                      "WebSocket upgrade",
                       worker->s->name_ex,
                       apr_table_get(rp->headers_in, "Sec-WebSocket-Accept")
                           ? "a wrong Sec-WebSocket-Accept"
@@ -377,7 +415,8 @@ int wsgw_upgrade_run(request_rec *r, proxy_worker *worker,
                                 rp->headers_in, "Upgrade"), "websocket")
                               ? "no 'Upgrade: websocket'"
                               : "no Sec-WebSocket-Accept");
-        status = HTTP_BAD_GATEWAY;
+        status = wsgw_upgrade_failed(att, HTTP_BAD_GATEWAY, 1,
+                                     "invalid 101 (accept or upgrade)");
         goto done;
     }
 

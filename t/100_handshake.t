@@ -142,7 +142,7 @@ ok echo_ok($c, 'after'), 'and the tunnel works after it';
     ok t_cmp($m && $m->{payload}, 'pipelined', 'frame pipelined with the handshake is delivered');
 }
 
-my @bad = errlog_unexpected(qw(WSGW00201 WSGW00203 WSGW00207 WSGW00210 AH00957 AH00959 AH01114 AH00898));
+my @bad = errlog_unexpected(qw(WSGW00201 WSGW00203 WSGW00207 WSGW00210 WSGW00501 WSGW00502 AH00957 AH00959 AH01114 AH00898));
 ok t_cmp(scalar(@bad), 0, 'no unexpected errors or warnings in the error log')
     or t_debug(@bad);
 my @ids = map { /(WSGW\d{5})/ ? $1 : () } errlog_lines();

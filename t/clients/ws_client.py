@@ -8,6 +8,10 @@ exits 0 on success, 1 on failure. Every wait is bounded.
   ws_client.py big URL MIB              one MIB-sized binary message, SHA-256 checked
   ws_client.py interleave URL N         N x (48 KiB + small) messages, order checked
   ws_client.py deflate URL              permessage-deflate negotiated end to end
+  ws_client.py failover URL CONNS MSGS  CONNS tunnels opened one after the
+      other; each reads the backend's name (URL ends in /name), then echoes
+      MSGS messages 100 ms apart; prints per-backend counts of tunnels that
+      completed or were cut, and handshake failures
 """
 import asyncio
 import hashlib
@@ -105,11 +109,44 @@ async def deflate(url):
     return None
 
 
+async def failover_one(url, msgs, stats):
+    try:
+        ws = await websockets.connect(url, open_timeout=20, close_timeout=5)
+    except Exception as e:  # noqa: BLE001 - every failure counts
+        stats["handshake_failed"] += 1
+        stats.setdefault("first_error", repr(e))
+        return
+    name = "?"
+    try:
+        name = await asyncio.wait_for(ws.recv(), 10)
+        for i in range(msgs):
+            await ws.send("m%d" % i)
+            if await asyncio.wait_for(ws.recv(), 10) != "m%d" % i:
+                raise RuntimeError("echo mismatch")
+            await asyncio.sleep(0.1)
+        await ws.close()
+        stats["ok:" + name] = stats.get("ok:" + name, 0) + 1
+    except Exception:  # noqa: BLE001 - a cut tunnel is counted, not fatal
+        stats["cut:" + name] = stats.get("cut:" + name, 0) + 1
+
+
+async def failover(url, conns, msgs):
+    stats = {"handshake_failed": 0}
+    tasks = []
+    for _ in range(conns):
+        tasks.append(asyncio.create_task(failover_one(url, msgs, stats)))
+        await asyncio.sleep(0.02)
+    await asyncio.gather(*tasks)
+    print(" ".join("%s=%s" % kv for kv in sorted(stats.items())))
+    return None
+
+
 def main():
     cmd, url = sys.argv[1], sys.argv[2]
     args = [int(a) for a in sys.argv[3:]]
     fn = {"echo": echo, "concurrent": concurrent, "big": big,
-          "interleave": interleave, "deflate": deflate}[cmd]
+          "interleave": interleave, "deflate": deflate,
+          "failover": failover}[cmd]
     if cmd == "echo" and not args:
         args = [5]
     try:
