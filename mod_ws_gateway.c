@@ -10,6 +10,7 @@
 
 #include "wsgw.h"
 #include "wsgw_config.h"
+#include "wsgw_graceful.h"
 #include "wsgw_proxy.h"
 
 #define WSGW_CONTEXT (RSRC_CONF | ACCESS_CONF)
@@ -53,6 +54,7 @@ static const command_rec wsgw_cmds[] = {
 static void wsgw_register_hooks(apr_pool_t *p)
 {
     wsgw_proxy_register_hooks(p);
+    wsgw_graceful_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(ws_gateway) = {

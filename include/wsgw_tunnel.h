@@ -62,6 +62,13 @@ apr_interval_time_t wsgw_tunnel_next_timeout(const wsgw_tunnel_t *t);
 /** Run timers due at @a now. */
 void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now);
 
+/**
+ * Ask a running tunnel to close for a server stop (WSGatewayGracefulClose):
+ * safe from any thread; the tunnel closes itself with 1001 at a random
+ * moment within the configured spread.
+ */
+void wsgw_tunnel_request_stop(wsgw_tunnel_t *t);
+
 /** Pollable descriptor of side @a s (stable for the tunnel's life). */
 apr_pollfd_t *wsgw_tunnel_pollfd(wsgw_tunnel_t *t, wsgw_tunnel_side_e s);
 

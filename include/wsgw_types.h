@@ -45,8 +45,11 @@ typedef struct wsgw_mapping_t {
     const char         *where;       /* "file:line" of the directive */
 } wsgw_mapping_t;
 
+typedef struct wsgw_graceful_t wsgw_graceful_t;
+
 typedef struct wsgw_srv_conf_t {
     apr_array_header_t *map;         /* wsgw_map_entry_t, data = wsgw_mapping_t */
+    wsgw_graceful_t    *graceful;    /* main server only: this child's tunnels */
 } wsgw_srv_conf_t;
 
 /* Per-directory (server default, VirtualHost, <Location>) policy. */

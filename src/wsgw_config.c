@@ -64,7 +64,7 @@ void *wsgw_config_create_dir(apr_pool_t *p, char *dir)
 
     dc->ping_timeout = WSGW_UNSET;
     dc->mode = WSGW_MODE_FRAMES;
-    dc->graceful_close = 0;
+    dc->graceful_close = 1;     /* SPEC: On, no spread */
     return dc;
 }
 
@@ -738,10 +738,17 @@ const char *wsgw_config_set_graceful_close(cmd_parms *cmd, void *dconf,
         return apr_psprintf(cmd->pool, "%s: '%s' must be On or Off",
                             cmd->cmd->name, a1);
     }
-    return apr_psprintf(cmd->pool, "%s On is not supported yet in this build "
-                        "of mod_ws_gateway (tunnels are not closed with 1001 "
-                        "on restart yet); write '%s Off' or remove the line",
-                        cmd->cmd->name, cmd->cmd->name);
+    dc->graceful_spread = 0;
+    if (a2) {
+        const char *err = wsgw_config_seconds(cmd, a2, &dc->graceful_spread);
+
+        if (err) {
+            return err;
+        }
+    }
+    dc->graceful_close = 1;
+    dc->graceful_close_set = 1;
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ */

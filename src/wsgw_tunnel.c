@@ -21,11 +21,13 @@
 #include "http_log.h"
 #include "http_ssl.h"
 #include "util_filter.h"
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "wsgw.h"
 #include "wsgw_config.h"
 #include "wsgw_frame.h"
+#include "wsgw_graceful.h"
 #include "wsgw_tunnel.h"
 
 /* Bytes buffered per direction. */
@@ -75,6 +77,7 @@ struct wsgw_tunnel_dir_t {
     int                 closing;     /* gateway close: stop after this frame */
     apr_uint16_t        close_code;  /* code the gateway sends to 'to' */
     int                 close_queued;
+    int                 close_seen;  /* a Close frame from 'from' passed */
     int                 done;        /* 'to' got everything it will get */
 };
 
@@ -92,6 +95,9 @@ struct wsgw_tunnel_t {
     unsigned char            ping_payload[16];
     apr_size_t               ping_len;
     apr_time_t               close_deadline;  /* 0 unless closing */
+    apr_pollset_t           *pollset;         /* wakeable; set while running */
+    volatile apr_uint32_t    stop_requested;  /* set by child_stopping */
+    apr_time_t               stop_at;         /* 0 unless a stop is due */
     int                      finished;
     wsgw_tunnel_result_t     result;
 };
@@ -304,6 +310,12 @@ static int wsgw_tunnel_frame_event(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
     d->frame_start = d->parsed;
     if (ev->frame.opcode == WSGW_FRAME_OP_CLOSE) {
         wsgw_tunnel_set_close(t, d->from->name, ev->close_code, "close frame");
+        d->close_seen = 1;
+        if (t->c2b.close_seen && t->b2c.close_seen && !t->close_deadline) {
+            /* The close handshake is complete: the TCP ends must follow
+             * soon; a peer that keeps its half open is not waited for. */
+            t->close_deadline = apr_time_now() + WSGW_TUNNEL_CLOSE_WAIT;
+        }
     }
     return !d->closing;     /* a closing direction ends with this frame */
 }
@@ -592,6 +604,7 @@ apr_interval_time_t wsgw_tunnel_next_timeout(const wsgw_tunnel_t *t)
         WSGW_TUNNEL_SOONER(t->close_deadline);
     }
     else {
+        WSGW_TUNNEL_SOONER(t->stop_at);
         if (dc->idle_timeout > 0) {
             WSGW_TUNNEL_SOONER(t->last_rx + dc->idle_timeout);
         }
@@ -630,6 +643,28 @@ void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now)
         }
         return;
     }
+    if (apr_atomic_read32(&t->stop_requested) && t->stop_at == 0) {
+        if (!dc->graceful_close) {
+            t->stop_at = -1;    /* Off: the tunnel ends by itself */
+        }
+        else {
+            apr_uint32_t r = 0;
+
+            /* Spread the closes so clients do not all reconnect at once. */
+            if (dc->graceful_spread > 0) {
+                ap_random_insecure_bytes(&r, sizeof(r));
+            }
+            t->stop_at = now + (dc->graceful_spread > 0
+                                ? (apr_time_t)(r % (apr_uint32_t)
+                                               dc->graceful_spread)
+                                : 0);
+        }
+    }
+    if (t->stop_at > 0 && now >= t->stop_at) {
+        wsgw_tunnel_gateway_close(t, WSGW_CLOSE_GOING_AWAY,
+                                  WSGW_CLOSE_GOING_AWAY, "server restarting");
+        return;
+    }
     if (dc->max_lifetime > 0 && now >= t->started + dc->max_lifetime) {
         wsgw_tunnel_gateway_close(t, WSGW_CLOSE_GOING_AWAY,
                                   WSGW_CLOSE_GOING_AWAY, "max lifetime");
@@ -654,6 +689,14 @@ void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now)
         return;
     }
     /* A ping becomes due: the pump injects it at the next frame boundary. */
+}
+
+void wsgw_tunnel_request_stop(wsgw_tunnel_t *t)
+{
+    apr_atomic_set32(&t->stop_requested, 1);
+    if (t->pollset) {
+        apr_pollset_wakeup(t->pollset);
+    }
 }
 
 apr_pollfd_t *wsgw_tunnel_pollfd(wsgw_tunnel_t *t, wsgw_tunnel_side_e s)
@@ -812,7 +855,8 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
     apr_status_t rv;
     int i;
 
-    rv = apr_pollset_create(&ps, 2, t->r->pool, APR_POLLSET_NOCOPY);
+    rv = apr_pollset_create(&ps, 2, t->r->pool,
+                            APR_POLLSET_NOCOPY | APR_POLLSET_WAKEABLE);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, t->r, WSGW_LOGNO(00304)
                       "cannot create the tunnel's pollset; raise the open "
@@ -823,6 +867,11 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
                   "ws tunnel %" APR_INT64_T_FMT ": open (%s mode)",
                   (apr_int64_t)t->r->connection->id,
                   t->framed ? "frames" : "tunnel");
+    t->pollset = ps;
+    if (wsgw_graceful_add(t->r->server, t, t->r->pool)) {
+        apr_atomic_set32(&t->stop_requested, 1);
+    }
+    wsgw_tunnel_on_timeout(t, apr_time_now());
 
     while (!wsgw_tunnel_pump(t)) {
         apr_int32_t n = 0;
@@ -854,7 +903,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
         }
         rv = apr_pollset_poll(ps, tmo, &n, &out);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)
-            && !APR_STATUS_IS_EINTR(rv)) {
+            && !APR_STATUS_IS_EINTR(rv)) {   /* EINTR: woken up to stop */
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, t->r, WSGW_LOGNO(00306)
                           "ws tunnel %" APR_INT64_T_FMT ": poll failed; "
                           "closing the tunnel",
@@ -873,6 +922,8 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
         wsgw_tunnel_on_timeout(t, apr_time_now());
     }
 
+    wsgw_graceful_remove(t->r->server, t);
+    t->pollset = NULL;
     for (i = 0; i < 2; ++i) {
         if (t->side[i].sock) {
             apr_socket_timeout_set(t->side[i].sock, t->side[i].sock_timeout);

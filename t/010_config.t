@@ -25,6 +25,8 @@ my @good = (
         'WSGatewayMaxLifetime 3600', 'WSGatewayAllowOrigin https://a.example http://b.example:8080',
         'WSGatewayMaxConnections 0', 'WSGatewayMaxConnectionsPerIP 0', 'WSGatewayGracefulClose Off',
         "<Location /x>\n WSGatewayMode frames\n WSGatewayAllowOrigin *\n</Location>")],
+    ['failover group' => 'WSGatewayPass /f ws://127.0.0.1:8080/ ws://127.0.0.1:8081/app/ http://127.0.0.1:8082/ retry=5'],
+    ['graceful close with spread' => "WSGatewayGracefulClose On 30\n<Location /g>\n WSGatewayGracefulClose Off\n</Location>"],
     ['coexists with ProxyPass ws://' => "ProxyPass /legacy ws://127.0.0.1:8080/\nWSGatewayPass /new ws://127.0.0.1:8080/"],
 );
 
@@ -55,8 +57,10 @@ my @bad = (
     ['star with origins' => 'WSGatewayAllowOrigin * https://a.example', qr/'\*' cannot be combined/],
     ['unsupported limit' => 'WSGatewayMaxConnections 10', qr/WSGatewayMaxConnections is not supported yet/],
     ['unsupported per-IP limit' => 'WSGatewayMaxConnectionsPerIP 10', qr/WSGatewayMaxConnectionsPerIP is not supported yet/],
-    ['unsupported graceful close' => 'WSGatewayGracefulClose On 30', qr/WSGatewayGracefulClose On is not supported yet/],
-    ['unsupported failover group' => 'WSGatewayPass /x ws://127.0.0.1:8080/ ws://127.0.0.1:8081/', qr/failover groups .* not supported yet/],
+    ['bad graceful spread' => 'WSGatewayGracefulClose On soon', qr/WSGatewayGracefulClose: 'soon' is not a number of seconds/],
+    ['graceful Off with spread' => 'WSGatewayGracefulClose Off 5', qr/WSGatewayGracefulClose Off takes no SPREAD/],
+    ['balancer in a failover group' => "<Proxy balancer://p>\n BalancerMember ws://127.0.0.1:8080\n</Proxy>\nWSGatewayPass /x ws://127.0.0.1:8081/ balancer://p/",
+     qr/a balancer:\/\/ URL cannot be part of a failover group/],
     ['balancer not declared' => 'WSGatewayPass /x balancer://nope/ lbmethod=byrequests', qr/declare the balancer/],
 );
 

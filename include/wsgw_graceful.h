@@ -1,0 +1,33 @@
+/*
+ * Graceful close (WSGatewayGracefulClose): when a child is told to stop
+ * (graceful restart or stop), every open tunnel of that child is asked to
+ * close with 1001 on both sides, each at a random moment within SPREAD
+ * seconds, so clients reconnect to the new generation without a storm and
+ * the old child exits promptly.
+ *
+ * The registry of a child's open tunnels lives in the main server's
+ * configuration record, created per child in child_init.
+ */
+#ifndef WSGW_GRACEFUL_H
+#define WSGW_GRACEFUL_H
+
+#include "wsgw_types.h"
+
+struct wsgw_tunnel_t;
+
+/** Register the child_init and child_stopping hooks. */
+void wsgw_graceful_register_hooks(apr_pool_t *p);
+
+/**
+ * Add a running tunnel to its child's registry; it leaves the registry by
+ * itself when @a pool (the request's) is cleaned up, or by
+ * wsgw_graceful_remove(). Thread-safe.
+ * @return 1 when the child is already stopping (close the tunnel now)
+ */
+int wsgw_graceful_add(server_rec *s, struct wsgw_tunnel_t *t,
+                      apr_pool_t *pool);
+
+/** Take a tunnel out of the registry before its pollset goes away. */
+void wsgw_graceful_remove(server_rec *s, struct wsgw_tunnel_t *t);
+
+#endif /* WSGW_GRACEFUL_H */

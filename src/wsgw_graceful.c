@@ -1,0 +1,136 @@
+/*
+ * Graceful close: a per-child registry of open tunnels and the
+ * child_stopping hook that wakes them. child_stopping runs in the MPM's
+ * signal or listener thread, never in a tunnel's: it only sets each
+ * tunnel's stop flag and wakes its pollset (wsgw_tunnel_request_stop); the
+ * tunnel closes itself from its own thread.
+ *
+ * prefork does not call child_stopping on a graceful restart: there a
+ * tunnel ends only by itself (or by WSGatewayIdleTimeout/MaxLifetime).
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "mpm_common.h"
+#include <apr_thread_mutex.h>
+
+#include "wsgw.h"
+#include "wsgw_config.h"
+#include "wsgw_graceful.h"
+#include "wsgw_tunnel.h"
+
+/* One child's registry, in the main server's configuration record. */
+struct wsgw_graceful_t {
+    apr_thread_mutex_t *mutex;
+    apr_array_header_t *tunnels;   /* wsgw_tunnel_t *, unordered */
+    int                 stopping;
+};
+
+typedef struct wsgw_graceful_entry_t {
+    server_rec           *s;
+    struct wsgw_tunnel_t *t;
+} wsgw_graceful_entry_t;
+
+static wsgw_graceful_t *wsgw_graceful_of(server_rec *s)
+{
+    /* Virtual hosts share the main server's registry (one per child). */
+    return wsgw_config_srv(ap_server_conf ? ap_server_conf : s)->graceful;
+}
+
+static void wsgw_graceful_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    wsgw_srv_conf_t *sc = wsgw_config_srv(s);
+    wsgw_graceful_t *g = apr_pcalloc(pchild, sizeof(*g));
+
+    if (apr_thread_mutex_create(&g->mutex, APR_THREAD_MUTEX_DEFAULT, pchild)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, WSGW_LOGNO(00601)
+                     "cannot create the tunnel registry lock; graceful "
+                     "close is off in this child");
+        return;
+    }
+    g->tunnels = apr_array_make(pchild, 64, sizeof(struct wsgw_tunnel_t *));
+    sc->graceful = g;
+}
+
+void wsgw_graceful_remove(server_rec *s, struct wsgw_tunnel_t *t)
+{
+    wsgw_graceful_t *g = wsgw_graceful_of(s);
+    int i;
+
+    if (g == NULL) {
+        return;
+    }
+    apr_thread_mutex_lock(g->mutex);
+    for (i = 0; i < g->tunnels->nelts; ++i) {
+        struct wsgw_tunnel_t **slot = &APR_ARRAY_IDX(g->tunnels, i,
+                                                     struct wsgw_tunnel_t *);
+        if (*slot == t) {
+            /* Unordered: the last entry takes this place. */
+            *slot = APR_ARRAY_IDX(g->tunnels, g->tunnels->nelts - 1,
+                                  struct wsgw_tunnel_t *);
+            --g->tunnels->nelts;
+            break;
+        }
+    }
+    apr_thread_mutex_unlock(g->mutex);
+}
+
+static apr_status_t wsgw_graceful_cleanup(void *data)
+{
+    wsgw_graceful_entry_t *e = data;
+
+    wsgw_graceful_remove(e->s, e->t);
+    return APR_SUCCESS;
+}
+
+int wsgw_graceful_add(server_rec *s, struct wsgw_tunnel_t *t,
+                      apr_pool_t *pool)
+{
+    wsgw_graceful_t *g = wsgw_graceful_of(s);
+    wsgw_graceful_entry_t *e;
+    int stopping;
+
+    if (g == NULL) {
+        return 0;
+    }
+    e = apr_palloc(pool, sizeof(*e));
+    e->s = s;
+    e->t = t;
+    apr_thread_mutex_lock(g->mutex);
+    APR_ARRAY_PUSH(g->tunnels, struct wsgw_tunnel_t *) = t;
+    stopping = g->stopping;
+    apr_thread_mutex_unlock(g->mutex);
+    apr_pool_cleanup_register(pool, e, wsgw_graceful_cleanup,
+                              apr_pool_cleanup_null);
+    return stopping;
+}
+
+static void wsgw_graceful_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    wsgw_graceful_t *g = wsgw_graceful_of(ap_server_conf);
+    int i, n;
+
+    if (g == NULL) {
+        return;
+    }
+    apr_thread_mutex_lock(g->mutex);
+    g->stopping = 1;
+    n = g->tunnels->nelts;
+    for (i = 0; i < n; ++i) {
+        wsgw_tunnel_request_stop(APR_ARRAY_IDX(g->tunnels, i,
+                                               struct wsgw_tunnel_t *));
+    }
+    apr_thread_mutex_unlock(g->mutex);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                 WSGW_LOGNO(00602) "child stopping (%s): asked %d open "
+                 "tunnel(s) to close", graceful ? "graceful" : "immediate", n);
+}
+
+void wsgw_graceful_register_hooks(apr_pool_t *p)
+{
+    ap_hook_child_init(wsgw_graceful_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(wsgw_graceful_child_stopping, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+}
