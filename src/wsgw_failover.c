@@ -121,7 +121,10 @@ int wsgw_failover_upgrade(request_rec *r, proxy_worker *worker,
         proto_error = att.proto_error;
         tried = apr_psprintf(r->pool, "%s%s%s (%s)", tried, *tried ? ", " : "",
                              w->s->name_ex, att.why);
-        wsgw_failover_mark(r, w, att.why);
+        if (n > 1) {
+            /* A lone backend is always tried again, as mod_proxy does. */
+            wsgw_failover_mark(r, w, att.why);
+        }
         if (i + 1 < n) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WSGW_LOGNO(00503)
                           "backend %s failed for %s (%s); trying the next "

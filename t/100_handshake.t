@@ -110,7 +110,7 @@ ok t_cmp($c->{status}, 502, '101 without accept: 502');
 $c = ws_connect(path => '/c/ok200');
 ok t_cmp($c->{status}, 502, '200 to an upgrade: 502');
 $c = ws_connect(path => '/c/close-early');
-ok t_cmp($c->{status}, 502, 'backend closing before answering: 502');
+ok t_cmp($c->{status}, 503, 'backend closing before answering: 503 (no member could serve)');
 $c = ws_connect(path => '/dead/echo');
 ok t_cmp($c->{status}, 503, 'dead backend: 503');
 
