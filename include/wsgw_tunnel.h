@@ -35,13 +35,14 @@ typedef struct wsgw_tunnel_result_t {
 } wsgw_tunnel_result_t;
 
 /**
- * Set up a tunnel for @a r (whose 101 was sent) and the backend connection
+ * Set up a tunnel for @a r (@a stat: its shared counters, or NULL) (whose 101 was sent) and the backend connection
  * @a backend. Everything is allocated from r->pool.
  * @param rsv_allowed RSV bits the negotiated extensions may use
  */
 apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
                                 conn_rec *backend, const wsgw_dir_conf_t *dc,
-                                unsigned int rsv_allowed);
+                                unsigned int rsv_allowed,
+                                struct wsgw_stat_t *stat);
 
 /** Poll events (APR_POLLIN/APR_POLLOUT) side @a s needs now. */
 apr_int16_t wsgw_tunnel_wants(const wsgw_tunnel_t *t, wsgw_tunnel_side_e s);

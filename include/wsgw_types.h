@@ -33,6 +33,7 @@ typedef struct wsgw_backend_t {
     const char *path;       /* backend path prefix, "" or starting with '/' */
     int         is_tls;
     int         is_balancer;
+    int         stat_id;    /* row in the shared counters */
 } wsgw_backend_t;
 
 /* One WSGatewayPass line. Lives in the configuration pool. */
@@ -43,13 +44,17 @@ typedef struct wsgw_mapping_t {
     wsgw_http_mode_e    http_mode;
     wsgw_backend_t      http_backend;/* for WSGW_HTTP_URL */
     const char         *where;       /* "file:line" of the directive */
+    int                 stat_id;     /* row in the shared counters */
 } wsgw_mapping_t;
 
 typedef struct wsgw_graceful_t wsgw_graceful_t;
+typedef struct wsgw_status_t wsgw_status_t;
+struct wsgw_stat_t;
 
 typedef struct wsgw_srv_conf_t {
     apr_array_header_t *map;         /* wsgw_map_entry_t, data = wsgw_mapping_t */
     wsgw_graceful_t    *graceful;    /* main server only: this child's tunnels */
+    wsgw_status_t      *status;      /* main server only: shared counters */
 } wsgw_srv_conf_t;
 
 /* Per-directory (server default, VirtualHost, <Location>) policy. */
@@ -79,6 +84,7 @@ typedef struct wsgw_proxy_req_t {
     const wsgw_backend_t *backend;   /* backend chosen for this request */
     int                   handshake; /* Upgrade: websocket + Connection: upgrade */
     int                   in_attempt;/* a member attempt through mod_proxy_http */
+    struct wsgw_stat_t   *stat;      /* counters of this tunnel */
 } wsgw_proxy_req_t;
 
 #endif /* WSGW_TYPES_H */

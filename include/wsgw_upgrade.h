@@ -29,6 +29,7 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
                          proxy_server_conf *conf, char *url,
                          const char *proxyname, apr_port_t proxyport,
                          const wsgw_proxy_req_t *pr,
-                         const wsgw_dir_conf_t *dc, wsgw_attempt_t *att);
+                         const wsgw_dir_conf_t *dc, const wsgw_backend_t *b,
+                         wsgw_attempt_t *att);
 
 #endif /* WSGW_UPGRADE_H */

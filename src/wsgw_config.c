@@ -21,6 +21,7 @@
 
 #include "wsgw.h"
 #include "wsgw_config.h"
+#include "wsgw_status.h"
 
 #define WSGW_CONFIG_EXAMPLE "e.g. WSGatewayPass /chat ws://127.0.0.1:8080/"
 
@@ -505,6 +506,9 @@ const char *wsgw_config_set_pass(cmd_parms *cmd, void *dconf,
         }
     }
 
+    if (!m->excluded) {
+        wsgw_status_register_mapping(cmd->pool, m);
+    }
     if (in_location) {
         dc->mapping = m;
     }
@@ -697,9 +701,7 @@ const char *wsgw_config_set_max_conns(cmd_parms *cmd, void *dconf,
     const char *err = wsgw_config_count(cmd, arg, &dc->max_conns);
 
     if (err == NULL && dc->max_conns > 0) {
-        return apr_psprintf(cmd->pool, "%s is not supported yet in this build "
-                            "of mod_ws_gateway; remove the line (or set 0)",
-                            cmd->cmd->name);
+        wsgw_status_limits_used(cmd->pool);
     }
     dc->max_conns_set = 1;
     return err;
@@ -712,9 +714,7 @@ const char *wsgw_config_set_max_conns_per_ip(cmd_parms *cmd, void *dconf,
     const char *err = wsgw_config_count(cmd, arg, &dc->max_conns_per_ip);
 
     if (err == NULL && dc->max_conns_per_ip > 0) {
-        return apr_psprintf(cmd->pool, "%s is not supported yet in this build "
-                            "of mod_ws_gateway; remove the line (or set 0)",
-                            cmd->cmd->name);
+        wsgw_status_limits_used(cmd->pool);
     }
     dc->max_conns_per_ip_set = 1;
     return err;

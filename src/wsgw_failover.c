@@ -17,6 +17,7 @@
 
 #include "wsgw.h"
 #include "wsgw_failover.h"
+#include "wsgw_status.h"
 #include "wsgw_upgrade.h"
 
 /*
@@ -96,8 +97,11 @@ int wsgw_failover_upgrade(request_rec *r, proxy_worker *worker,
         memset(&att, 0, sizeof(att));
         att.is_last = 1;
         status = wsgw_upgrade_attempt(r, worker, conf, url, proxyname,
-                                      proxyport, pr, dc, &att);
+                                      proxyport, pr, dc, b0, &att);
         wsgw_failover_count(r, 1);
+        if (att.retryable) {
+            wsgw_status_failover(r, pr->mapping);
+        }
         return att.retryable ? HTTP_SERVICE_UNAVAILABLE : status;
     }
 
@@ -113,7 +117,7 @@ int wsgw_failover_upgrade(request_rec *r, proxy_worker *worker,
         att.is_last = i == n - 1;
         ++attempts;
         status = wsgw_upgrade_attempt(r, w, conf, u, proxyname, proxyport,
-                                      pr, dc, &att);
+                                      pr, dc, b, &att);
         if (!att.retryable) {
             wsgw_failover_count(r, attempts);
             return status;
@@ -126,12 +130,14 @@ int wsgw_failover_upgrade(request_rec *r, proxy_worker *worker,
             wsgw_failover_mark(r, w, att.why);
         }
         if (i + 1 < n) {
+            wsgw_status_failover(r, pr->mapping);
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WSGW_LOGNO(00503)
                           "backend %s failed for %s (%s); trying the next "
                           "member", w->s->name_ex, r->uri, att.why);
         }
     }
     wsgw_failover_count(r, attempts);
+    wsgw_status_fail(r, pr->mapping, WSGW_FAIL_BACKEND);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00501)
                   "no backend of %s (%s) could take the WebSocket for %s; "
                   "tried %s; start or fix a backend, or add one to the line",

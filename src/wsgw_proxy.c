@@ -22,6 +22,7 @@
 #include "wsgw_handshake.h"
 #include "wsgw_proxy.h"
 #include "wsgw_failover.h"
+#include "wsgw_status.h"
 
 wsgw_proxy_req_t *wsgw_proxy_req(const request_rec *r)
 {
@@ -193,7 +194,20 @@ static int wsgw_proxy_handler(request_rec *r, proxy_worker *worker,
         /* The connection is in an unknown state for a client that meant
          * to switch protocols: do not keep it alive. */
         r->connection->keepalive = AP_CONN_CLOSE;
+        wsgw_status_fail(r, pr->mapping,
+                         status == HTTP_FORBIDDEN ? WSGW_FAIL_ORIGIN
+                         : status == HTTP_UPGRADE_REQUIRED ? WSGW_FAIL_VERSION
+                         : WSGW_FAIL_BAD_REQUEST);
         return status;
+    }
+    if (pr->stat == NULL) {
+        /* Once per client request, whatever mod_proxy's balancer loop
+         * does: counted active until the request ends. */
+        status = wsgw_status_admit(r, pr->mapping, dc, &pr->stat);
+        if (status != OK) {
+            r->connection->keepalive = AP_CONN_CLOSE;
+            return status;
+        }
     }
     return wsgw_failover_upgrade(r, worker, conf, url, proxyname, proxyport,
                                  pr, dc);

@@ -28,6 +28,7 @@
 #include "wsgw_config.h"
 #include "wsgw_frame.h"
 #include "wsgw_graceful.h"
+#include "wsgw_status.h"
 #include "wsgw_tunnel.h"
 
 /* Bytes buffered per direction. */
@@ -84,6 +85,7 @@ struct wsgw_tunnel_dir_t {
 struct wsgw_tunnel_t {
     request_rec             *r;
     const wsgw_dir_conf_t   *dc;
+    struct wsgw_stat_t      *stat;
     wsgw_tunnel_side_t       side[2];
     wsgw_tunnel_dir_t        c2b, b2c;
     int                      framed;
@@ -294,6 +296,9 @@ static int wsgw_tunnel_frame_event(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
     }
     /* END of a frame */
     d->in_frame = 0;
+    if (ev->frame.fin && ev->frame.opcode < WSGW_FRAME_OP_CLOSE) {
+        wsgw_status_message(t->stat, from_client);
+    }
     if (d->holding) {
         d->holding = 0;
         if (ev->control_len == t->ping_len
@@ -511,6 +516,10 @@ static int wsgw_tunnel_dir_write(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
         rv = wsgw_tunnel_write(s, d->buf + d->head, &len);
         d->head += len;
         d->bytes += len;
+        if (len) {
+            wsgw_status_bytes(t->stat, d == &t->c2b ? len : 0,
+                              d == &t->c2b ? 0 : len);
+        }
         if (len) {
             progress = 1;
         }
@@ -770,7 +779,8 @@ static void wsgw_tunnel_remove_filter(ap_filter_t *f, const char *name,
 
 apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
                                 conn_rec *backend, const wsgw_dir_conf_t *dc,
-                                unsigned int rsv_allowed)
+                                unsigned int rsv_allowed,
+                                struct wsgw_stat_t *stat)
 {
     apr_pool_t *p = r->pool;
     wsgw_tunnel_t *t = apr_pcalloc(p, sizeof(*t));
@@ -779,6 +789,7 @@ apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
 
     t->r = r;
     t->dc = dc;
+    t->stat = stat;
     t->framed = dc->mode == WSGW_MODE_FRAMES;
     t->started = t->last_rx = t->last_client_rx = apr_time_now();
 

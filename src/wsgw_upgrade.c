@@ -23,6 +23,7 @@
 #include "wsgw.h"
 #include "wsgw_frame.h"
 #include "wsgw_handshake.h"
+#include "wsgw_status.h"
 #include "wsgw_tunnel.h"
 #include "wsgw_upgrade.h"
 
@@ -244,7 +245,8 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
                          proxy_server_conf *conf, char *url,
                          const char *proxyname, apr_port_t proxyport,
                          const wsgw_proxy_req_t *pr,
-                         const wsgw_dir_conf_t *dc, wsgw_attempt_t *att)
+                         const wsgw_dir_conf_t *dc, const wsgw_backend_t *b,
+                         wsgw_attempt_t *att)
 {
     const char *scheme = strncasecmp(url, "wss:", 4) ? "ws" : "wss";
     const char *key = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
@@ -397,6 +399,7 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WSGW_LOGNO(00209)
                       "backend %s refused the upgrade with %d; relaying it",
                       worker->s->name_ex, status);
+        wsgw_status_fail(r, pr->mapping, WSGW_FAIL_REFUSED);
         status = wsgw_upgrade_relay(r, rp, status, reason);
         goto done;
     }
@@ -436,7 +439,9 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
     ap_send_interim_response(r, 1);
     r->status = HTTP_SWITCHING_PROTOCOLS;
 
-    if (wsgw_tunnel_create(&tunnel, r, origin, dc, rsv) != APR_SUCCESS) {
+    wsgw_status_tunnel_open(pr->stat, r, b);
+    if (wsgw_tunnel_create(&tunnel, r, origin, dc, rsv, pr->stat)
+        != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00211)
                       "cannot set up the tunnel to backend %s after the "
                       "101; closing the connection", worker->s->name_ex);
@@ -457,6 +462,7 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
     apr_table_setn(r->notes, WSGW_NOTE_CLOSE_CODE,
                    apr_itoa(r->pool, res->close_code));
     apr_table_setn(r->notes, WSGW_NOTE_CLOSED_BY, res->closed_by);
+    wsgw_status_tunnel_close(pr->stat, res->close_code);
     status = OK;
 
 done:
