@@ -5,7 +5,7 @@
 set -e
 pkgs="apache2 apache2-dev libapache2-mod-perl2 autoconf automake libtool
       make gcc pkg-config libssl-dev openssl perl python3 python3-websockets
-      python3-h2 curl"
+      python3-h2 curl clang"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

@@ -13,4 +13,6 @@ if [ "$(id -u)" -eq 0 ]; then
     while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
     chmod -R o+rX t 2>/dev/null || true
 fi
+# The frame parser's fuzz target, for a bounded time (libFuzzer + ASan).
+sh t/fuzz/run-fuzz.sh "${WSGW_FUZZ_SECONDS:-30}"
 exec make check
