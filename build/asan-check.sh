@@ -1,14 +1,14 @@
 #!/bin/sh
 # The Apache::Test suite against a module built with AddressSanitizer, in a
-# separate build directory copy of the tree (build-asan/). Any ASan report
+# copy of the committed tree (build-asan/; commit first). Any ASan report
 # fails the run. Usage: sh build/asan-check.sh [t/200_tunnel.t ...]
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 work="$top/build-asan"
 rm -rf "$work"
 mkdir -p "$work"
-# A copy of the tracked tree (Apache::Test writes into t/).
-(cd "$top" && git ls-files -z | tar --null -T - -cf -) | (cd "$work" && tar -xf -)
+# A copy of the committed tree (Apache::Test writes into t/).
+(cd "$top" && git archive --format=tar HEAD) | (cd "$work" && tar -xf -)
 cd "$work"
 autoreconf -fi >/dev/null 2>&1
 ./configure --enable-asan >/dev/null

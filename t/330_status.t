@@ -6,10 +6,11 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use POSIX ();
+use File::Spec;
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 26;
+plan tests => 28;
 
 errlog_start();
 
@@ -115,6 +116,31 @@ close $_->{sock} for @again;
 $obj = mapping_json('/lim');
 ok t_cmp($obj, qr/"limit":[1-9]/, 'limit refusals counted as handshake failures');
 
+# A child that crashes never leaks a count either: two tunnels are held,
+# every httpd child is killed with SIGKILL, the parent starts new ones, and
+# the limit admits two tunnels again.
+{
+    my @held = map { ws_connect(path => '/lim/echo') } 1 .. 2;
+    wait_until(10, sub { (field(mapping_json('/lim'), 'active') // -1) == 2 });
+    my $pidfile = File::Spec->catfile(Apache::Test::vars('t_logs'), 'httpd.pid');
+    open my $pf, '<', $pidfile or die "$pidfile: $!";
+    my ($ppid) = <$pf> =~ /(\d+)/;
+    my @kids;
+    opendir my $d, '/proc';
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        open my $st, '<', "/proc/$p/status" or next;
+        push @kids, $p if grep { /^PPid:\s+$ppid$/ } <$st>;
+    }
+    kill 'KILL', @kids;
+    my $back = wait_until(20, sub { (field(mapping_json('/lim'), 'active') // -1) == 0 });
+    ok $back, 'after the children crashed, the active count is 0 again';
+    close $_->{sock} for @held;
+    my @fresh = map { ws_connect(path => '/lim/echo') } 1 .. 2;
+    ok t_cmp(join(',', map { $_->{status} } @fresh), '101,101',
+             'and the limit admits two tunnels again');
+    close $_->{sock} for @fresh;
+}
+
 # WSGatewayMaxConnectionsPerIP 1: per client address.
 my $a1 = ws_connect(path => '/limip/echo');
 ok t_cmp($a1->{status}, 101, 'first tunnel from 127.0.0.1');
@@ -138,7 +164,7 @@ wait_until(10, sub { ($line) = grep { m{"GET /stat/exact } } access_log_lines();
 ok t_cmp($line // '', qr/ 101 ws=ws:\/\/127\.0\.0\.1:\d+\/stat in=19 out=11 code=1000 by=client ms=\d+/,
          'access log: backend, exact bytes each way, close code, who closed, duration');
 
-my @bad = errlog_unexpected();
+my @bad = errlog_unexpected('AH00052');   # child pid ... exit signal Killed
 ok t_cmp(scalar(@bad), 0, 'no unexpected errors or warnings in the error log')
     or t_debug(@bad);
 ok((grep { /WSGW00706/ } errlog_lines()), 'limit refusals logged with their ID');
