@@ -13,6 +13,19 @@
  *   wsgw-test-backend --port N [--host ADDR] [--name NAME] [--port-file F]
  *                     [--pid-file F] [--log F]
  *                     [--tls-cert CERT.pem --tls-key KEY.pem]
+ *                     [--exit-with-parent]
+ *
+ * --port 0 picks a free port; the port (and the pid) files are written
+ * under a temporary name and renamed.  "ready PORT" goes to stdout once
+ * listening.  SIGTERM/SIGINT exit 0.  --exit-with-parent: also exit (0)
+ * within 0.5 s once the process that started us is gone, so a test
+ * harness that dies cannot leave us behind.
+ *
+ * --log F gets one line per frame received from a client:
+ *   "<conn-id> <request-target> rx op=<n> fin=<0|1> len=<n>[ code=<n>]"
+ * (code= for Close frames; 1005 when the Close had no payload), plus
+ * "<id> <target> open", "<id> <target> closed" and "<id> <target> flood
+ * done".  The request-target is logged as received, query included.
  *
  * Behaviour is selected by the last segment(s) of the request path (the
  * query string is ignored for matching; ?key=value parameters are read):
@@ -76,7 +89,7 @@
 #define WSGW_TB_FLOOD_FRAME     (64 * 1024)
 #define WSGW_TB_CHAT_MAX        (1024 * 1024)
 #define WSGW_TB_CHAT_PAUSE      (1024 * 1024)
-#define WSGW_TB_CHAT_HARD       (16 * 1024 * 1024)
+#define WSGW_TB_CHAT_HARD       (8 * 1024 * 1024)
 #define WSGW_TB_CLOSE_WAIT_MS   2000
 #define WSGW_TB_MAX_ITER        32
 #define WSGW_TB_MAX_DELAY_MS    600000ULL
@@ -246,6 +259,7 @@ typedef struct {
     unsigned long long next_id;
     long long accept_pause_until;
     int sig_pipe[2];
+    pid_t parent;               /* --exit-with-parent: 0 when not asked */
 } wsgw_tb_server;
 
 static wsgw_tb_server wsgw_tb_srv;
@@ -745,19 +759,6 @@ static void wsgw_tb_chat_remove(wsgw_tb_conn *c)
     c->chat_member = 0;
 }
 
-static int wsgw_tb_chat_paused(void)
-{
-    wsgw_tb_server *s = &wsgw_tb_srv;
-    size_t i;
-
-    for (i = 0; i < s->nchat; i++) {
-        if (!s->chat[i]->dead && s->chat[i]->outlen > WSGW_TB_CHAT_PAUSE) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void wsgw_tb_chat_broadcast(int op, const unsigned char *p, size_t n)
 {
     wsgw_tb_server *s = &wsgw_tb_srv;
@@ -771,7 +772,7 @@ static void wsgw_tb_chat_broadcast(int op, const unsigned char *p, size_t n)
         }
         wsgw_tb_out_frame(m, 1, op, p, n);
         if (m->outlen > WSGW_TB_CHAT_HARD) {
-            wsgw_tb_conn_abort(m);      /* a member that never reads */
+            wsgw_tb_conn_abort(m);      /* a member that does not read */
         }
     }
 }
@@ -816,7 +817,8 @@ static const char *wsgw_tb_reason(int status)
 
 static int wsgw_tb_status_has_body(int status)
 {
-    return !(status == 204 || status == 304 || (status >= 100 && status < 200));
+    return !(status == 204 || status == 304
+             || (status >= 100 && status < 200));
 }
 
 /* status line and headers; clen < 0: no Content-Length */
@@ -1297,7 +1299,8 @@ static void wsgw_tb_http_error_close(wsgw_tb_conn *c, int status)
     int n;
 
     c->keepalive = 0;
-    n = snprintf(body, sizeof(body), "%d %s\n", status, wsgw_tb_reason(status));
+    n = snprintf(body, sizeof(body), "%d %s\n", status,
+                 wsgw_tb_reason(status));
     memset(&c->req.method, 0, sizeof(c->req.method));
     c->req.method.p = "";
     wsgw_tb_http_response(c, status, NULL, "text/plain", body, (size_t)n);
@@ -2054,7 +2057,9 @@ static int wsgw_tb_can_process(wsgw_tb_conn *c)
             return 1;
         }
         if (c->ws_mode == WSGW_TB_WM_CHAT) {
-            return !wsgw_tb_chat_paused();
+            /* a sender waits while its own copies are not read; members
+               that fall too far behind are dropped at broadcast time */
+            return c->outlen < WSGW_TB_CHAT_PAUSE;
         }
         return c->outlen < WSGW_TB_OUT_HIGH;
     default:
@@ -2309,7 +2314,7 @@ static void wsgw_tb_accept(void)
     wsgw_tb_server *s = &wsgw_tb_srv;
     int i;
 
-    for (i = 0; i < 256; i++) {
+    for (i = 0; i < 256 && !wsgw_tb_stop; i++) {
         int fd = accept(s->listen_fd, NULL, NULL);
         int one = 1;
         wsgw_tb_conn *c;
@@ -2472,6 +2477,14 @@ static int wsgw_tb_loop(void)
 
             timeout = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
         }
+        if (s->parent != 0) {
+            if (getppid() != s->parent) {
+                break;          /* the process that started us is gone */
+            }
+            if (timeout < 0 || timeout > 500) {
+                timeout = 500;
+            }
+        }
         r = poll(s->pfds, (nfds_t)n, timeout);
         if (r < 0) {
             if (errno == EINTR) {
@@ -2490,7 +2503,7 @@ static int wsgw_tb_loop(void)
             }
         }
         n = s->nconns;      /* accepted connections are served in accept */
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && !wsgw_tb_stop; i++) {
             wsgw_tb_conn *c = s->conns[i];
             short rev = c->pidx >= 0 ? s->pfds[c->pidx].revents : 0;
 
@@ -2502,7 +2515,8 @@ static int wsgw_tb_loop(void)
                 wsgw_tb_service(c, rev);
             }
         }
-        if (listen_idx >= 0 && (s->pfds[listen_idx].revents & POLLIN)) {
+        if (listen_idx >= 0 && (s->pfds[listen_idx].revents & POLLIN)
+            && !wsgw_tb_stop) {
             wsgw_tb_accept();
         }
         wsgw_tb_reap();
@@ -2515,7 +2529,8 @@ static void wsgw_tb_usage(FILE *f)
     fprintf(f,
             "usage: wsgw-test-backend --port N [--host ADDR] [--name NAME]\n"
             "         [--port-file F] [--pid-file F] [--log F]\n"
-            "         [--tls-cert CERT.pem --tls-key KEY.pem]\n");
+            "         [--tls-cert CERT.pem --tls-key KEY.pem]"
+            " [--exit-with-parent]\n");
 }
 
 static int wsgw_tb_listen(const char *host, unsigned long port, int *actual)
@@ -2553,8 +2568,8 @@ static int wsgw_tb_listen(const char *host, unsigned long port, int *actual)
         fd = -1;
     }
     if (fd < 0) {
-        fprintf(stderr, "wsgw-test-backend: cannot listen on %s port %lu: %s\n",
-                host, port, strerror(errno));
+        fprintf(stderr, "wsgw-test-backend: cannot listen on %s port %lu: "
+                "%s\n", host, port, strerror(errno));
         freeaddrinfo(res);
         return -1;
     }
@@ -2595,6 +2610,7 @@ static SSL_CTX *wsgw_tb_tls_ctx(const char *cert, const char *key)
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
     return ctx;
 }
 
@@ -2619,6 +2635,10 @@ int main(int argc, char **argv)
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
             wsgw_tb_usage(stdout);
             return 0;
+        }
+        if (strcmp(opt, "--exit-with-parent") == 0) {
+            s->parent = getppid();
+            continue;
         }
         eq = strchr(opt, '=');
         if (strncmp(opt, "--", 2) == 0 && eq != NULL

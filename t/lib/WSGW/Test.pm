@@ -65,8 +65,9 @@ sub start_backend {
         my $bin = build_dir() . '/t/backend/wsgw-test-backend';
         die "$bin is missing: run 'make check' (it builds the test backend)\n"
             unless -x $bin;
+        # --exit-with-parent: a test that dies still takes its backend along.
         @cmd = ($bin, '--port', $o{port} || 0, '--port-file', $portfile,
-                '--name', $name);
+                '--name', $name, '--exit-with-parent');
         push @cmd, '--log', $o{log} if $o{log};
         push @cmd, '--host', $o{host} if $o{host};
         push @cmd, '--tls-cert', $o{tls_cert}, '--tls-key', $o{tls_key}
