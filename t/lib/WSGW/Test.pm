@@ -21,6 +21,7 @@ our @EXPORT_OK = qw(
     ws_key http_request read_until_eof errlog_start errlog_unexpected
     errlog_lines access_log_lines run_py_client top_dir build_dir
     config_test httpd_children_rss tcp_rx_queue
+    source_dir run_bounded make_build wait_port
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -28,6 +29,9 @@ use constant GUID => '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 sub top_dir   { $ENV{WSGW_TOP} || '.' }
 sub build_dir { $ENV{WSGW_BUILDDIR} || top_dir() }
+# The source tree (demo/, conf-examples/, build/): the suite itself may run
+# from a copy in a VPATH build tree.
+sub source_dir { $ENV{WSGW_SRCDIR} || top_dir() }
 
 # A port nothing listens on right now (for dead backends).
 sub free_port {
@@ -471,6 +475,72 @@ sub tcp_rx_queue {
         }
     }
     return 0;
+}
+
+# Run @$cmd with a bounded wait: stdout and stderr are captured, %$env is
+# added to the environment (undef values delete), and a command still
+# running after $timeout seconds is killed by PID (TERM, then KILL).
+# Returns (exit status or -1 on timeout, output).
+sub run_bounded {
+    my (%o) = @_;
+    my $timeout = $o{timeout} || 60;
+    my $logdir = File::Spec->catdir(top_dir(), 't', 'logs');
+    mkdir $logdir unless -d $logdir;
+    my $outfile = "$logdir/run-$$-" . int(rand(1e9)) . '.out';
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        while (my ($k, $v) = each %{ $o{env} || {} }) {
+            if (defined $v) { $ENV{$k} = $v } else { delete $ENV{$k} }
+        }
+        chdir $o{dir} or POSIX::_exit(126) if $o{dir};
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $outfile or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        exec @{ $o{cmd} } or POSIX::_exit(127);
+    }
+    my $rc;
+    my $done = wait_until($timeout, sub {
+        return 0 unless waitpid($pid, WNOHANG) == $pid;
+        $rc = $? >> 8;
+        return 1;
+    });
+    unless ($done) {
+        stop_process($pid);
+        $rc = -1;
+    }
+    my $out = '';
+    if (open my $fh, '<', $outfile) {
+        local $/;
+        $out = <$fh> // '';
+    }
+    unlink $outfile;
+    $out .= "\n[killed after $timeout s]\n" if $rc == -1;
+    return ($rc, $out);
+}
+
+# Run make in the build tree (a clean make: not part of the jobserver of
+# the make running the suite). Returns (exit status, output).
+sub make_build {
+    my (@args) = @_;
+    return run_bounded(timeout => 600, dir => build_dir(),
+                       env => { MAKEFLAGS => undef, MFLAGS => undef,
+                                MAKELEVEL => undef, MAKEOVERRIDES => undef },
+                       cmd => [$ENV{WSGW_MAKE} || 'make', '-s', @args]);
+}
+
+# Wait (bounded) until something accepts connections on 127.0.0.1:$port;
+# false on timeout or, when $pid is given, as soon as that process exits.
+sub wait_port {
+    my ($port, $timeout, $pid) = @_;
+    my $gone = 0;
+    my $up = wait_until($timeout, sub {
+        return 1 if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                         PeerPort => $port, Timeout => 1);
+        $gone = 1 if $pid && waitpid($pid, WNOHANG) == $pid;
+        return $gone;
+    });
+    return $up && !$gone;
 }
 
 1;
