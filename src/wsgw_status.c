@@ -193,7 +193,8 @@ static int wsgw_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          WSGW_DIRECTIVE_MAX_CONNS_PER_IP);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, WSGW_LOGNO(00702)
+        /* Nothing breaks without it: a notice, not a warning. */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, WSGW_LOGNO(00702)
                      "mod_slotmem_shm is not loaded: the ws-gateway-status "
                      "counters are off; a2enmod slotmem_shm to have them");
         return OK;
