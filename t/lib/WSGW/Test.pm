@@ -22,6 +22,8 @@ our @EXPORT_OK = qw(
     errlog_lines access_log_lines run_py_client top_dir build_dir
     config_test httpd_children_rss tcp_rx_queue
     source_dir run_bounded make_build wait_port
+    tls_make_certs tls_port tls_dir tls_spki_sha256 run_h2_client
+    tls_access_log_lines config_start ws_frame ws_send_while_reading
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -82,6 +84,13 @@ sub start_backend {
                 '--port', $o{port} || 0, '--port-file', $portfile,
                 '--name', $name);
     }
+    elsif ($kind eq 'pywss') {
+        # python3-websockets over TLS, reporting the SNI it was sent.
+        @cmd = ('/usr/bin/python3', top_dir() . '/t/backend/py_wss_backend.py',
+                '--port', $o{port} || 0, '--port-file', $portfile,
+                '--name', $name, '--tls-cert', $o{tls_cert},
+                '--tls-key', $o{tls_key});
+    }
     else {
         die "unknown backend kind $kind";
     }
@@ -139,11 +148,14 @@ sub ws_key {
 #   headers => [[Name => value], ...] replace the defaults of the same name
 #   drop => [names] to leave out, method, protocol (HTTP/1.1)
 #   after => bytes sent in the same write as the request (pipelining)
+#   tls => 1: connect with TLS to the TLS front (port defaults to
+#   tls_port()), verifying its certificate against the run's test CA
 # Returns { sock, status, head, headers => {lc name => value}, buf }.
 sub ws_connect {
     my (%o) = @_;
-    my $port = $o{port} || gw_port();
-    my $sock = IO::Socket::INET->new(PeerAddr => $o{host} || '127.0.0.1',
+    my $port = $o{port} || ($o{tls} ? tls_port() : gw_port());
+    my $sock = $o{tls} ? _tls_socket($o{host} || '127.0.0.1', $port)
+             : IO::Socket::INET->new(PeerAddr => $o{host} || '127.0.0.1',
                                      PeerPort => $port,
                                      LocalAddr => $o{local_addr},
                                      Timeout => 5)
@@ -186,7 +198,9 @@ sub _fill {
     my $sel = IO::Select->new($c->{sock});
     my $left = $deadline - time;
     return 0 if $left <= 0;
-    return 0 unless $sel->can_read($left);
+    # A TLS socket may hold decrypted bytes the kernel knows nothing of.
+    my $pending = $c->{sock}->can('pending') && $c->{sock}->pending;
+    return 0 unless $pending || $sel->can_read($left);
     my $n = $c->{sock}->sysread(my $chunk, 262144);
     if (!$n) {
         $c->{eof} = 1;
@@ -206,10 +220,10 @@ sub _read_head {
     return $1;
 }
 
-# Send one frame. Options: mask (default 1), fin (default 1), rsv (bits
-# as 0x40/0x20/0x10), len (a declared length that lies), raw (no header).
-sub ws_send {
-    my ($c, $op, $payload, %o) = @_;
+# One frame as bytes. Options: mask (default 1), fin (default 1), rsv (bits
+# as 0x40/0x20/0x10), len (a declared length that lies).
+sub ws_frame {
+    my ($op, $payload, %o) = @_;
     $payload //= '';
     my $mask = exists $o{mask} ? $o{mask} : 1;
     my $fin = exists $o{fin} ? $o{fin} : 1;
@@ -227,7 +241,13 @@ sub ws_send {
         my $k = $key x (int(length($data) / 4) + 1);
         $data = $data ^ substr($k, 0, length $data);
     }
-    my $out = $hdr . $data;
+    return $hdr . $data;
+}
+
+# Send one frame (options as ws_frame, plus timeout).
+sub ws_send {
+    my ($c, $op, $payload, %o) = @_;
+    my $out = ws_frame($op, $payload, %o);
     my $off = 0;
     my $sel = IO::Select->new($c->{sock});
     my $deadline = time + ($o{timeout} || 30);
@@ -238,6 +258,41 @@ sub ws_send {
         $off += $n;
     }
     return $off == length $out;
+}
+
+# Send one frame like ws_send, but without blocking and reading whatever
+# arrives meanwhile into the connection's buffer (for ws_recv later), so a
+# large message can be echoed while it is still being sent. Returns 1 once
+# it is all written, 0 on EOF, error or timeout.
+sub ws_send_while_reading {
+    my ($c, $op, $payload, %o) = @_;
+    my $out = ws_frame($op, $payload, %o);
+    my $sock = $c->{sock};
+    my $sel = IO::Select->new($sock);
+    my $deadline = time + ($o{timeout} || 60);
+    my ($off, $ok) = (0, 1);
+    $sock->blocking(0);
+    while ($off < length $out) {
+        if (time > $deadline) { $ok = 0; last }
+        my $pending = $sock->can('pending') && $sock->pending;
+        my ($r, $w) = $pending ? ([$sock], [])
+                    : IO::Select->select($sel, $sel, undef, 0.5);
+        if ($r && @$r) {
+            my $n = $sock->sysread(my $chunk, 262144);
+            if (defined $n && $n == 0) { $c->{eof} = 1; $ok = 0; last }
+            if (defined $n) { $c->{buf} .= $chunk }
+            elsif (!$!{EAGAIN} && !$!{EWOULDBLOCK}) { $ok = 0; last }
+        }
+        if ($w && @$w) {
+            my $want = length($out) - $off;
+            $want = 65536 if $want > 65536;
+            my $n = $sock->syswrite($out, $want, $off);
+            if (defined $n) { $off += $n }
+            elsif (!$!{EAGAIN} && !$!{EWOULDBLOCK}) { $ok = 0; last }
+        }
+    }
+    $sock->blocking(1);
+    return $ok;
 }
 
 # Read one frame (control frames included). Returns a hashref
@@ -326,8 +381,9 @@ sub read_until_eof {
 # see exactly what httpd sends. Returns { status, headers, body, raw }.
 sub http_request {
     my (%o) = @_;
-    my $port = $o{port} || gw_port();
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+    my $port = $o{port} || ($o{tls} ? tls_port() : gw_port());
+    my $sock = $o{tls} ? _tls_socket('127.0.0.1', $port)
+             : IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $port, Timeout => 5)
         or die "connect: $!";
     binmode $sock;
@@ -541,6 +597,167 @@ sub wait_port {
         return $gone;
     });
     return $up && !$gone;
+}
+
+# ---------------------------------------------------------------------
+# TLS and HTTP/2 (t/4*_*.t)
+
+sub tls_dir  { $ENV{WSGW_TLS_DIR} || top_dir() . '/t/logs/tls' }
+sub tls_port { $ENV{WSGW_TLS_PORT} or die "WSGW_TLS_PORT is not set (t/TEST.PL sets it)\n" }
+
+# A TLS client socket to 127.0.0.1:$port, HTTP/1.1 by ALPN, verifying the
+# server's certificate (for 127.0.0.1) against the run's test CA.
+sub _tls_socket {
+    my ($host, $port) = @_;
+    require IO::Socket::SSL;
+    my $s = IO::Socket::SSL->new(
+        PeerAddr => $host, PeerPort => $port, Timeout => 5,
+        SSL_ca_file => tls_dir() . '/ca.pem',
+        SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_PEER(),
+        SSL_verifycn_scheme => 'http', SSL_verifycn_name => $host,
+        SSL_alpn_protocols => ['http/1.1'])
+        or die "TLS connect to $host:$port: $! "
+             . IO::Socket::SSL::errstr() . "\n";
+    return $s;
+}
+
+# Make a test CA and certificates for this run in $dir (nothing is ever
+# committed): ca.pem/ca.key (the trusted test CA), server.pem/.key (for
+# localhost and 127.0.0.1, from the test CA; 127.0.0.1 also as a DNS name,
+# because mod_ssl's SSLProxyCheckPeerName ignores IP address entries), wrongname.pem/.key (from the
+# test CA, for other.invalid only) and untrusted.pem/.key (same names as
+# server.pem, from a CA nobody trusts). EC P-256, valid two days.
+sub tls_make_certs {
+    my ($dir) = @_;
+    require File::Path;
+    File::Path::remove_tree($dir);
+    File::Path::make_path($dir);
+    chmod 0755, $dir;
+    my $log = "$dir/openssl.log";
+    my $run = sub {
+        my $cmd = join ' ', map { quotemeta } 'openssl', @_;
+        system("$cmd >>$log 2>&1") == 0
+            or die "'openssl @_' failed; see $log\n";
+    };
+    my @key = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+               '-nodes');
+    for my $ca (['ca', 'mod_ws_gateway test CA'],
+                ['otherca', 'mod_ws_gateway untrusted CA']) {
+        $run->('req', '-x509', @key, '-keyout', "$dir/$ca->[0].key",
+               '-out', "$dir/$ca->[0].pem", '-days', 2, '-subj', "/CN=$ca->[1]",
+               '-addext', 'basicConstraints=critical,CA:TRUE',
+               '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    }
+    for my $leaf (['server', 'ca', 'DNS:localhost,IP:127.0.0.1,DNS:127.0.0.1'],
+                  ['wrongname', 'ca', 'DNS:other.invalid'],
+                  ['untrusted', 'otherca', 'DNS:localhost,IP:127.0.0.1,DNS:127.0.0.1']) {
+        my ($name, $ca, $san) = @$leaf;
+        open my $fh, '>', "$dir/$name.ext" or die "$dir/$name.ext: $!";
+        print $fh "subjectAltName=$san\nbasicConstraints=CA:FALSE\n"
+                . "keyUsage=critical,digitalSignature\n"
+                . "extendedKeyUsage=serverAuth\n";
+        close $fh;
+        $run->('req', '-new', @key, '-keyout', "$dir/$name.key",
+               '-out', "$dir/$name.csr", '-subj', "/CN=$name");
+        $run->('x509', '-req', '-in', "$dir/$name.csr", '-CA', "$dir/$ca.pem",
+               '-CAkey', "$dir/$ca.key", '-CAcreateserial', '-days', 2,
+               '-extfile', "$dir/$name.ext", '-out', "$dir/$name.pem");
+    }
+    chmod 0644, glob("$dir/*.pem");
+    return { dir => $dir, map { ("${_}_cert" => "$dir/$_.pem",
+                                 "${_}_key" => "$dir/$_.key") }
+                           qw(ca server wrongname untrusted) };
+}
+
+# base64 SHA-256 of a certificate's public key (Chromium's
+# --ignore-certificate-errors-spki-list wants it).
+sub tls_spki_sha256 {
+    my ($pem) = @_;
+    my $q = quotemeta $pem;
+    my $h = `openssl x509 -pubkey -noout -in $q | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | openssl base64 -A`;
+    chomp $h;
+    return $h;
+}
+
+# Run t/clients/h2_ws_client.py (Debian's python3-h2) with @args; returns
+# (exit code, output). It trusts the run's test CA.
+sub run_h2_client {
+    my (@args) = @_;
+    my $cmd = join ' ', map { quotemeta } '/usr/bin/python3',
+        top_dir() . '/t/clients/h2_ws_client.py', '--ca', tls_dir() . '/ca.pem',
+        @args;
+    my $out = `$cmd 2>&1`;
+    return ($? >> 8, $out);
+}
+
+sub tls_access_log_lines {
+    require Apache::Test;
+    my $f = File::Spec->catfile(Apache::Test::vars('t_logs'), 'tls_access_log');
+    open my $fh, '<', $f or return ();
+    return <$fh>;
+}
+
+# Start a second httpd (foreground, one process) on a minimal configuration
+# that loads the module from the build tree, with $body appended, as
+# config_test does; unlike `httpd -t` this runs the post_config checks.
+# Returns (exit status, or 'running' if it came up, error log + output); a
+# server that came up is stopped by its PID.
+sub config_start {
+    my ($body, %o) = @_;
+    require Apache::Test;
+    my $libexec = Apache::Test::vars('src_dir');
+    my $httpd = Apache::Test::vars('httpd');
+    my $dir = File::Spec->catdir(top_dir(), 't', 'logs', "confstart-$$");
+    require File::Path;
+    File::Path::remove_tree($dir);
+    File::Path::make_path($dir);
+    my $file = "$dir/httpd.conf";
+    my $port = free_port();
+    my $modules = join '', map { "LoadModule ${_}_module $libexec/mod_$_.so\n" }
+        qw(mpm_event authz_core proxy proxy_http), @{ $o{modules} || [] };
+    my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh <<"CONF";
+ServerRoot $dir
+ServerName localhost
+Listen 127.0.0.1:$port
+PidFile $dir/httpd.pid
+ErrorLog $dir/error_log
+LogLevel info
+$user
+$modules
+LoadModule ws_gateway_module $ENV{WSGW_MODULE}
+$body
+CONF
+    close $fh;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        open STDOUT, '>', "$dir/output";
+        open STDERR, '>&', \*STDOUT;
+        exec $httpd, '-X', '-f', $file or POSIX::_exit(127);
+    }
+    my $status;
+    my $ended = wait_until(15, sub {
+        my $w = waitpid($pid, WNOHANG);
+        $status = $? >> 8 if $w == $pid;
+        return $w == $pid || -s "$dir/httpd.pid";
+    });
+    if (!defined $status) {
+        $status = 'running';
+        stop_process($pid);
+    }
+    elsif (!$ended) {
+        stop_process($pid);
+    }
+    my $out = '';
+    for my $f ("$dir/error_log", "$dir/output") {
+        open my $in, '<', $f or next;
+        local $/;
+        $out .= <$in> // '';
+    }
+    File::Path::remove_tree($dir);
+    return ($status, $out);
 }
 
 1;
