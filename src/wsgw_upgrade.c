@@ -150,6 +150,7 @@ static int wsgw_upgrade_send_request(request_rec *r, proxy_conn_rec *backend,
                                      &old_te);
     r->headers_in = saved;
     if (status != OK) {
+        apr_brigade_cleanup(bb);    /* its buckets die with the backend */
         return status;
     }
     tail = "Upgrade: websocket" CRLF "Connection: Upgrade" CRLF CRLF;
@@ -218,11 +219,13 @@ static int wsgw_upgrade_relay(request_rec *r, request_rec *rp, int status,
         }
         if (!APR_BRIGADE_EMPTY(out)) {
             if (ap_pass_brigade(r->output_filters, out) != APR_SUCCESS) {
+                apr_brigade_cleanup(in);
                 return OK;      /* the client left; nothing more to do */
             }
             apr_brigade_cleanup(out);
         }
     }
+    apr_brigade_cleanup(in);    /* the backend's buckets, see done: */
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, WSGW_LOGNO(00208)
                       "reading the body of the backend's %d answer failed; "
@@ -255,7 +258,7 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
     char *locurl = url;
     char server_portstr[32];
     request_rec *rp;
-    apr_bucket_brigade *bb;
+    apr_bucket_brigade *bb = NULL;
     conn_rec *origin;
     wsgw_tunnel_t *tunnel;
     const wsgw_tunnel_result_t *res;
@@ -466,6 +469,13 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
     status = OK;
 
 done:
+    if (bb) {
+        /* ap_rgetline() leaves the last line's buckets in bb. They come
+         * from the backend connection's bucket allocator, which releasing
+         * the connection destroys; left there, r->pool's cleanup of bb
+         * would free them into freed memory later. */
+        apr_brigade_cleanup(bb);
+    }
     if (backend) {
         backend->close = 1;
         ap_proxy_release_connection(scheme, backend, r->server);
