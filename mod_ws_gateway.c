@@ -13,6 +13,7 @@
 #include "wsgw_graceful.h"
 #include "wsgw_proxy.h"
 #include "wsgw_status.h"
+#include "wsgw_tls.h"
 
 #define WSGW_CONTEXT (RSRC_CONF | ACCESS_CONF)
 
@@ -57,6 +58,7 @@ static void wsgw_register_hooks(apr_pool_t *p)
     wsgw_proxy_register_hooks(p);
     wsgw_graceful_register_hooks(p);
     wsgw_status_register_hooks(p);
+    wsgw_tls_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(ws_gateway) = {
