@@ -15,7 +15,8 @@
  *
  * Certificate verification and SNI are mod_ssl's (SSLProxyVerify,
  * SSLProxyCACertificateFile, SSLProxyCheckPeerName; SNI is the backend
- * URL's host name, set by mod_proxy).
+ * URL's host name, set by mod_proxy); a handshake that fails is diagnosed
+ * here for the log, and the caller treats it as a member failure.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -240,6 +241,26 @@ static int wsgw_tls_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
     }
     return ck.failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+int wsgw_tls_handshake_failed(request_rec *r, conn_rec *origin,
+                              const proxy_worker *worker)
+{
+    const char *rv = origin ? apr_table_get(origin->notes, "SSL_connect_rv")
+                            : NULL;
+
+    if (rv == NULL || strcmp(rv, "err") != 0) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00403)
+                  "TLS handshake with backend %s failed for %s: if its "
+                  "certificate is signed by a CA not trusted here, name that "
+                  "CA with SSLProxyCACertificateFile; if it is for another "
+                  "name, use that name in the backend URL "
+                  "(SSLProxyCheckPeerName); mod_ssl's messages for this "
+                  "connection say which (LogLevel ssl:info)",
+                  worker->s->name_ex, r->uri);
+    return 1;
 }
 
 void wsgw_tls_register_hooks(apr_pool_t *p)

@@ -24,6 +24,7 @@
 #include "wsgw_frame.h"
 #include "wsgw_handshake.h"
 #include "wsgw_status.h"
+#include "wsgw_tls.h"
 #include "wsgw_tunnel.h"
 #include "wsgw_upgrade.h"
 
@@ -311,6 +312,13 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
                                        server_portstr);
     if (status == HTTP_BAD_REQUEST || status == HTTP_EXPECTATION_FAILED) {
         goto done;      /* the client's request itself is at fault */
+    }
+    if (status != OK && wsgw_tls_handshake_failed(r, origin, worker)) {
+        /* A backend that fails TLS verification is a protocol error (502
+         * when no other member serves), not an unreachable one. */
+        status = wsgw_upgrade_failed(att, HTTP_BAD_GATEWAY, 1,
+                                     "TLS handshake failed");
+        goto done;
     }
     if (status != OK) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00202)
