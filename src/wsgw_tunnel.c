@@ -128,7 +128,11 @@ static apr_status_t wsgw_tunnel_read(wsgw_tunnel_side_t *s, unsigned char *buf,
         return APR_EAGAIN;
     }
     rv = apr_brigade_flatten(s->bb, (char *)buf, len);
-    if (rv == APR_SUCCESS && *len == 0
+    /* mod_http2 hands an upgraded stream's request an EOS on the first
+     * read (the request has no body) while the stream stays open; the end
+     * of an HTTP/2 stream is an EOS followed by APR_EOF on the next read.
+     * So on a stream an EOS ends nothing; elsewhere it is the end. */
+    if (rv == APR_SUCCESS && *len == 0 && s->c->master == NULL
         && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(s->bb))) {
         rv = APR_EOF;
     }
