@@ -196,7 +196,16 @@ static void wsgw_tunnel_shutdown(wsgw_tunnel_side_t *s)
     }
     s->shut = 1;
     if (s->c->master) {
-        return;     /* an h2 stream ends with its request */
+        /* An HTTP/2 stream half-closes with END_STREAM, which mod_http2
+         * sends when an EOS goes down the stream's filters. Without it
+         * the client never learns the backend is gone and the tunnel
+         * waits for a client that waits for us. */
+        apr_brigade_cleanup(s->bb);
+        APR_BRIGADE_INSERT_TAIL(s->bb,
+                                apr_bucket_eos_create(s->c->bucket_alloc));
+        ap_pass_brigade(s->c->output_filters, s->bb);
+        apr_brigade_cleanup(s->bb);
+        return;
     }
     sock = s->sock ? s->sock : ap_get_conn_socket(s->c);
     if (sock) {
