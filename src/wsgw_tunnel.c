@@ -908,7 +908,11 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
             apr_pollfd_t *pfd = &t->side[i].pfd;
             apr_int16_t want = wsgw_tunnel_wants(t, i);
 
-            again |= t->side[i].may_read && !t->side[i].eof;
+            /* Input may wait in the filters: read it before sleeping,
+             * unless its direction is full (then the other side's POLLOUT
+             * wakes us; polling with no timeout meanwhile would spin). */
+            again |= t->side[i].may_read && !t->side[i].eof
+                     && wsgw_tunnel_dir_can_read(t->side[i].in);
             if (want != registered[i]) {
                 if (registered[i]) {
                     apr_pollset_remove(ps, pfd);
