@@ -13,7 +13,7 @@ use Digest::SHA qw(sha256_hex);
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 55;
+plan tests => 56;
 
 my $tls = tls_port();
 my $gw = gw_port();
@@ -170,6 +170,12 @@ ok t_cmp($res->{status}, 500, 'plain request to the untrusted backend: mod_proxy
     ok t_cmp($c->{status}, 101, 'TLS flood tunnel open');
     my $full = wait_until(15, sub { tcp_rx_queue($c->{sock}) > 60000 });
     ok $full, 'the flood backed up to the non-reading TLS client';
+    # Backed up, the tunnel must sleep until the client reads, not spin.
+    sleep 1;
+    my $cpu = httpd_children_cpu();
+    sleep 3;
+    $cpu = httpd_children_cpu() - $cpu;
+    ok $cpu < 50, "httpd idles while the TLS client does not read ($cpu ticks in 3 s)";
     my ($got) = (0);
     while (my $f = ws_recv($c, 20)) {
         last if $f->{op} == 8;

@@ -24,6 +24,7 @@ our @EXPORT_OK = qw(
     source_dir run_bounded make_build wait_port
     tls_make_certs tls_port tls_dir tls_spki_sha256 run_h2_client
     tls_access_log_lines config_start ws_frame ws_send_while_reading
+    httpd_children_cpu
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -513,6 +514,25 @@ sub httpd_children_rss {
             $rss = $1 if /^VmRSS:\s+(\d+)/;
         }
         $total += $rss if $pp == $ppid;
+    }
+    return $total;
+}
+
+# CPU time (clock ticks, user + system) used so far by the test httpd's
+# children.
+sub httpd_children_cpu {
+    require Apache::Test;
+    my $pidfile = File::Spec->catfile(Apache::Test::vars('t_logs'), 'httpd.pid');
+    open my $fh, '<', $pidfile or return 0;
+    my ($ppid) = <$fh> =~ /(\d+)/;
+    my $total = 0;
+    opendir my $d, '/proc' or return 0;
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        open my $st, '<', "/proc/$p/stat" or next;
+        my $line = <$st> // next;
+        # The command may hold spaces: fields count from after its ')'.
+        my @f = split ' ', substr($line, rindex($line, ')') + 2);
+        $total += $f[11] + $f[12] if $f[1] == $ppid;
     }
     return $total;
 }
