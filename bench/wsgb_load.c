@@ -79,10 +79,15 @@ enum wsgb_phase {
 /* Error kinds, reported separately. */
 enum wsgb_err {
     WSGB_E_CONNECT, WSGB_E_HANDSHAKE, WSGB_E_RESET, WSGB_E_EOF,
-    WSGB_E_TIMEOUT, WSGB_E_MISMATCH, WSGB_E_PROTOCOL, WSGB_E_COUNT
+    WSGB_E_HS_TIMEOUT, WSGB_E_TIMEOUT, WSGB_E_CLOSE_TIMEOUT,
+    WSGB_E_MISMATCH, WSGB_E_PROTOCOL, WSGB_E_COUNT
 };
+/* hs_timeout: no 101 in time; timeout: an echo did not come back (or
+ * could not be sent) in time; close_timeout: no Close or no EOF in time
+ * after ours. */
 static const char *const wsgb_err_names[WSGB_E_COUNT] = {
-    "connect", "handshake", "reset", "eof", "timeout", "mismatch", "protocol"
+    "connect", "handshake", "reset", "eof", "hs_timeout", "timeout",
+    "close_timeout", "mismatch", "protocol"
 };
 
 typedef struct wsgb_conn_t {
@@ -127,6 +132,8 @@ typedef struct wsgb_run_t {
     unsigned int   ramp_conc;
     const char    *ready_file;
     long           cpu_pid;
+    long           backend_pid;
+    int            proxy_cpu, load_cpu;
     double         max_time;
 
     int            ep;
@@ -157,6 +164,10 @@ typedef struct wsgb_run_t {
     wsgb_hist_t    lat;           /* echo latency, connrate cycle time */
     wsgb_hist_t    hs_lat;        /* connect to 101 */
     double         cpu_start, cpu_end;
+    double         bcpu_start, bcpu_end;   /* backend process */
+    double         gen_start, gen_end;     /* this process */
+    double         pbusy_start[2], pbusy_end[2];   /* proxy CPU: busy, all */
+    double         lbusy_start[2], lbusy_end[2];   /* load CPU */
     unsigned int   tree_procs, tree_threads;
     uint64_t       ramp_ns;
 } wsgb_run_t;
@@ -288,6 +299,48 @@ static double wsgb_proc_tree_cpu(long root, unsigned int *procs,
     free(in_tree);
     free(all);
     return *procs ? total / (double)hz : -1;
+}
+
+/* Busy and total jiffies of CPU @a cpu from /proc/stat. */
+static void wsgb_proc_cpu_busy(int cpu, double out[2])
+{
+    char want[16], line[512];
+    FILE *f = fopen("/proc/stat", "r");
+
+    out[0] = out[1] = -1;
+    if (f == NULL || cpu < 0) {
+        if (f) {
+            fclose(f);
+        }
+        return;
+    }
+    snprintf(want, sizeof(want), "cpu%d ", cpu);
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long v[8] = { 0 };
+
+        if (strncmp(line, want, strlen(want)) != 0) {
+            continue;
+        }
+        /* user nice system idle iowait irq softirq steal */
+        sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu",
+               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+        out[1] = (double)(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6]
+                          + v[7]);
+        out[0] = out[1] - (double)(v[3] + v[4]);
+        break;
+    }
+    fclose(f);
+}
+
+/* CPU seconds of one process (not its children). */
+static double wsgb_proc_cpu(long pid)
+{
+    wsgb_proc_t p;
+
+    if (pid <= 0 || wsgb_proc_read(pid, &p) < 0) {
+        return -1;
+    }
+    return p.ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* ----- messages -------------------------------------------------------------- */
@@ -928,6 +981,10 @@ static void wsgb_load_window_start(wsgb_run_t *run)
         run->cpu_start = wsgb_proc_tree_cpu(run->cpu_pid, &run->tree_procs,
                                             &run->tree_threads);
     }
+    run->bcpu_start = wsgb_proc_cpu(run->backend_pid);
+    run->gen_start = wsgb_proc_cpu((long)getpid());
+    wsgb_proc_cpu_busy(run->proxy_cpu, run->pbusy_start);
+    wsgb_proc_cpu_busy(run->load_cpu, run->lbusy_start);
 }
 
 static void wsgb_load_window_end(wsgb_run_t *run)
@@ -937,6 +994,19 @@ static void wsgb_load_window_end(wsgb_run_t *run)
         run->cpu_end = wsgb_proc_tree_cpu(run->cpu_pid, &run->tree_procs,
                                           &run->tree_threads);
     }
+    run->bcpu_end = wsgb_proc_cpu(run->backend_pid);
+    run->gen_end = wsgb_proc_cpu((long)getpid());
+    wsgb_proc_cpu_busy(run->proxy_cpu, run->pbusy_end);
+    wsgb_proc_cpu_busy(run->load_cpu, run->lbusy_end);
+}
+
+/* Busy fraction of a CPU between two samples, -1 if unknown. */
+static double wsgb_load_busy(const double a[2], const double b[2])
+{
+    if (a[1] < 0 || b[1] <= a[1]) {
+        return -1;
+    }
+    return (b[0] - a[0]) / (b[1] - a[1]);
 }
 
 /* Stalled operations. */
@@ -959,7 +1029,11 @@ static void wsgb_load_check_stalls(wsgb_run_t *run)
             continue;           /* bounded by the drain phase */
         }
         if (waiting && run->now - c->t_last > limit) {
-            wsgb_load_fail(run, c, WSGB_E_TIMEOUT);
+            wsgb_load_fail(run, c,
+                           c->state == WSGB_C_CONNECTING
+                           || c->state == WSGB_C_HANDSHAKE ? WSGB_E_HS_TIMEOUT
+                           : c->state == WSGB_C_OPEN ? WSGB_E_TIMEOUT
+                           : WSGB_E_CLOSE_TIMEOUT);
         }
     }
 }
@@ -1123,6 +1197,22 @@ static void wsgb_load_report(const wsgb_run_t *run, int aborted)
                cpu >= 0 ? cpu / win : -1.0, run->tree_procs,
                run->tree_threads);
     }
+    if (run->mode == WSGB_MODE_ECHO || run->mode == WSGB_MODE_BULK
+        || run->mode == WSGB_MODE_CONNRATE) {
+        /* Where the time went: the proxy's CPU (its own share and
+         * everything else on it), the load CPU (us, the backend, others). */
+        double pb = wsgb_load_busy(run->pbusy_start, run->pbusy_end);
+        double lb = wsgb_load_busy(run->lbusy_start, run->lbusy_end);
+        double gen = run->gen_end - run->gen_start;
+        double be = run->bcpu_start >= 0 && run->bcpu_end >= 0
+                    ? run->bcpu_end - run->bcpu_start : -1;
+
+        printf(" pcpu_busy=%.3f pcpu_others=%.3f lcpu_busy=%.3f gen_util=%.3f"
+               " backend_util=%.3f lcpu_others=%.3f", pb,
+               pb >= 0 && cpu >= 0 ? pb - cpu / win : -1.0, lb, gen / win,
+               be >= 0 ? be / win : -1.0,
+               lb >= 0 && be >= 0 ? lb - (gen + be) / win : -1.0);
+    }
     printf(" errors=%llu", (unsigned long long)wsgb_load_errors(run));
     for (i = 0; i < WSGB_E_COUNT; ++i) {
         printf(" e_%s=%llu", wsgb_err_names[i],
@@ -1152,6 +1242,8 @@ static void wsgb_load_usage(void)
         "  --ready-file F      idle: written when all are up; hold until removed\n"
         "  --hold S            idle: longest hold (30)\n"
         "  --cpu-pid PID       sample CPU time of PID and its descendants\n"
+        "  --backend-pid PID   sample CPU time of the backend\n"
+        "  --proxy-cpu N, --load-cpu M   report how busy these CPUs were\n"
         "  --max-time S        hard bound of the whole run\n");
 }
 
@@ -1206,6 +1298,7 @@ int main(int argc, char **argv)
     run->hold = 30;
     run->ramp_conc = 64;
     run->max_time = 0;
+    run->proxy_cpu = run->load_cpu = -1;
     if (!strcmp(mode, "echo")) {
         run->mode = WSGB_MODE_ECHO;
     }
@@ -1271,6 +1364,15 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(o, "--cpu-pid")) {
             run->cpu_pid = atol(v);
+        }
+        else if (!strcmp(o, "--backend-pid")) {
+            run->backend_pid = atol(v);
+        }
+        else if (!strcmp(o, "--proxy-cpu")) {
+            run->proxy_cpu = atoi(v);
+        }
+        else if (!strcmp(o, "--load-cpu")) {
+            run->load_cpu = atoi(v);
         }
         else if (!strcmp(o, "--max-time")) {
             run->max_time = atof(v);

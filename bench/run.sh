@@ -1,0 +1,234 @@
+#!/bin/bash
+# mod_ws_gateway benchmark driver.
+#
+#   bench/run.sh [--quick] [--reps N] [--targets a,b,...] [--no-idle]
+#                [--idle "1000 5000"]
+#
+# For each target, on loopback: start our echo backend and the proxy (its
+# own configuration under bench/out/), pin the proxy to one CPU and the
+# load generator and backend to the other, run identical loads, stop every
+# process by PID. Each measurement is repeated (targets interleaved within
+# each repetition) and reported as median [min-max]; failures are reported
+# per target, never hidden. Full run: 3 repetitions, about 15 minutes;
+# --quick: 1 repetition, short windows, under 3 minutes.
+#
+# Targets: direct (no proxy), wsgw-tunnel, wsgw-frames (mod_ws_gateway),
+# proxy-http (mod_proxy_http upgrade=websocket), wstunnel
+# (mod_proxy_wstunnel, no fallback), nginx (1 worker), haproxy (1 thread).
+#
+# Environment: WSGB_PROXY_CPU (0), WSGB_LOAD_CPU (1), WSGB_MODULE (the .so
+# of this tree), WSGB_OUT (bench/out/run-DATE), WSGB_NICE (0: the nice
+# value of every process started, for a machine shared with other work).
+set -u
+
+WSGB_BENCH=$(cd "$(dirname "$0")" && pwd)
+WSGB_TOP=$(dirname "$WSGB_BENCH")
+WSGB_ARGS="$*"
+
+WSGB_TARGETS="direct wsgw-tunnel wsgw-frames proxy-http wstunnel nginx haproxy"
+WSGB_REPS=3
+WSGB_IDLE="1000 5000"
+WSGB_QUICK=0
+# echo: connections, payload, warm-up, window; bulk likewise; connrate:
+# cycles in parallel.
+WSGB_ECHO_CONNS=100; WSGB_ECHO_SIZE=64
+WSGB_BULK_CONNS=4;   WSGB_BULK_SIZE=1048576; WSGB_BULK_WINDOW=2
+WSGB_CONN_CONNS=32;  WSGB_CONN_SIZE=64
+WSGB_WARMUP=1; WSGB_ECHO_DUR=6; WSGB_BULK_DUR=5; WSGB_CONN_DUR=5
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) WSGB_QUICK=1 ;;
+    --reps) WSGB_REPS=$2; shift ;;
+    --targets) WSGB_TARGETS=$(echo "$2" | tr ',' ' '); shift ;;
+    --no-idle) WSGB_IDLE="" ;;
+    --idle) WSGB_IDLE=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+if [ "$WSGB_QUICK" = 1 ]; then
+    WSGB_REPS=1
+    WSGB_WARMUP=0.5; WSGB_ECHO_DUR=2; WSGB_BULK_DUR=2; WSGB_CONN_DUR=2
+fi
+
+WSGB_PROXY_CPU=${WSGB_PROXY_CPU:-0}
+WSGB_LOAD_CPU=${WSGB_LOAD_CPU:-1}
+WSGB_NICE=${WSGB_NICE:-0}
+WSGB_MODULE=${WSGB_MODULE:-$WSGB_TOP/.libs/mod_ws_gateway.so}
+WSGB_OUT=${WSGB_OUT:-$WSGB_BENCH/out/run-$(date +%Y%m%d-%H%M%S)}
+WSGB_ECHO=$WSGB_BENCH/wsgb-echo
+WSGB_LOAD=$WSGB_BENCH/wsgb-load
+# httpd: room for the largest idle test plus spare threads.
+WSGB_HTTPD_TPC=128
+WSGB_HTTPD_SERVERS=48
+WSGB_HTTPD_WORKERS=$((WSGB_HTTPD_TPC * WSGB_HTTPD_SERVERS))
+
+mkdir -p "$WSGB_OUT"
+ln -sfn "$WSGB_OUT" "$WSGB_BENCH/out/last"
+WSGB_RESULTS=$WSGB_OUT/results.txt
+: >"$WSGB_RESULTS"
+
+wsgb_log() {
+    echo "[$(date +%H:%M:%S)] $*" | tee -a "$WSGB_OUT/run.log" >&2
+}
+
+# shellcheck source=bench/wsgb_targets.sh
+. "$WSGB_BENCH/wsgb_targets.sh"
+
+# --- preflight -------------------------------------------------------------
+make -s -C "$WSGB_BENCH" >/dev/null || { echo "building bench tools failed" >&2; exit 1; }
+for tool in apxs taskset nginx haproxy ps timeout; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing" >&2; exit 1; }
+done
+WSGB_HTTPD=$(apxs -q SBINDIR)/$(apxs -q TARGET)
+WSGB_NGINX=$(command -v nginx)
+WSGB_HAPROXY=$(command -v haproxy)
+case " $WSGB_TARGETS " in
+*" wsgw-"*)
+    [ -f "$WSGB_MODULE" ] || {
+        echo "$WSGB_MODULE is missing: sh build/build.sh first" >&2; exit 1; } ;;
+esac
+if [ "$(nproc)" -lt 2 ]; then
+    wsgb_log "warning: one CPU only: proxy and load share it"
+    WSGB_LOAD_CPU=$WSGB_PROXY_CPU
+fi
+if [ "$(id -u)" -eq 0 ]; then
+    # httpd and nginx children run as nobody: let them reach the module.
+    d=$WSGB_TOP
+    while [ "$d" != / ]; do chmod o+x "$d" 2>/dev/null; d=$(dirname "$d"); done
+fi
+# Each idle tunnel costs the proxy two descriptors and the generator one.
+wsgb_nofile=$(ulimit -n)
+for n in $WSGB_IDLE; do
+    if [ $((2 * n + 100)) -gt "$wsgb_nofile" ]; then
+        wsgb_log "warning: ulimit -n is $wsgb_nofile; idle $n may fail"
+    fi
+done
+
+# Machine and versions, for the report.
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "command: bench/run.sh $WSGB_ARGS"
+    echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
+    echo "pinning: proxy on CPU $WSGB_PROXY_CPU; load generator and echo backend on CPU $WSGB_LOAD_CPU; nice $WSGB_NICE"
+    echo "httpd: $($WSGB_HTTPD -v | sed -n 's/^Server version: //p') (event MPM, $WSGB_HTTPD_TPC threads/child, up to $WSGB_HTTPD_SERVERS children)"
+    echo "nginx: $($WSGB_NGINX -v 2>&1 | sed 's/^nginx version: //') (1 worker)"
+    echo "haproxy: $($WSGB_HAPROXY -v | head -1 | awk '{print $3}') (1 thread)"
+    echo "mod_ws_gateway: $(git -C "$WSGB_TOP" describe --always --dirty 2>/dev/null) ($WSGB_MODULE)"
+    echo "loads: echo $WSGB_ECHO_CONNS conns x $WSGB_ECHO_SIZE B closed loop, ${WSGB_ECHO_DUR} s window; bulk $WSGB_BULK_CONNS conns x $WSGB_BULK_SIZE B messages, $WSGB_BULK_WINDOW in flight each, ${WSGB_BULK_DUR} s; connrate $WSGB_CONN_CONNS in parallel, ${WSGB_CONN_DUR} s; warm-up ${WSGB_WARMUP} s; repetitions $WSGB_REPS; idle: ${WSGB_IDLE:-none}"
+} >"$WSGB_OUT/machine.txt"
+wsgb_log "results in $WSGB_OUT"
+
+# --- measurements ----------------------------------------------------------
+
+# Run the load generator ($2...) pinned to the load CPU, bounded in time;
+# append "target= rep= test= RESULT-fields" to the results (or failed=).
+wsgb_measure() {
+    local test=$1 bound line rc
+    shift
+    bound=$(awk -v a="$WSGB_WARMUP" -v b="$WSGB_ECHO_DUR" -v c="$WSGB_BULK_DUR" \
+        -v d="$WSGB_CONN_DUR" 'BEGIN {m = b; if (c > m) m = c; if (d > m) m = d
+                                      print int(a + m + 45)}')
+    timeout -k 5 "$bound" nice -n "$WSGB_NICE" taskset -c "$WSGB_LOAD_CPU" \
+        "$WSGB_LOAD" "$@" --port "$WSGB_PORT" ${WSGB_PID:+--cpu-pid "$WSGB_PID"} \
+        --backend-pid "$WSGB_BPID" --proxy-cpu "$WSGB_PROXY_CPU" \
+        --load-cpu "$WSGB_LOAD_CPU" >"$WSGB_DIR/$test.out" 2>&1
+    rc=$?
+    line=$(grep '^RESULT ' "$WSGB_DIR/$test.out" | tail -1)
+    if [ -z "$line" ]; then
+        echo "target=$WSGB_T rep=$WSGB_REP test=$test failed=no-result rc=$rc" >>"$WSGB_RESULTS"
+        wsgb_log "  $test: no result (rc $rc, see $WSGB_DIR/$test.out)"
+        return 1
+    fi
+    echo "target=$WSGB_T rep=$WSGB_REP test=$test rc=$rc ${line#RESULT }" >>"$WSGB_RESULTS"
+    wsgb_log "  $test: $(echo "$line" | grep -oE '(rate|mbps|p99_us|cpu_s|errors)=[^ ]+' | tr '\n' ' ')"
+}
+
+wsgb_run_load() {
+    WSGB_DIR=$WSGB_OUT/$WSGB_T-r$WSGB_REP-load
+    wsgb_log "$WSGB_T (rep $WSGB_REP): echo, bulk, connrate"
+    if ! wsgb_start_target "$WSGB_T" "$WSGB_DIR"; then
+        for test in echo bulk connrate; do
+            echo "target=$WSGB_T rep=$WSGB_REP test=$test failed=start" >>"$WSGB_RESULTS"
+        done
+        return
+    fi
+    wsgb_measure echo echo --conns $WSGB_ECHO_CONNS --size $WSGB_ECHO_SIZE \
+        --warmup $WSGB_WARMUP --duration $WSGB_ECHO_DUR
+    wsgb_measure bulk bulk --conns $WSGB_BULK_CONNS --size $WSGB_BULK_SIZE \
+        --window $WSGB_BULK_WINDOW --warmup $WSGB_WARMUP --duration $WSGB_BULK_DUR
+    wsgb_measure connrate connrate --conns $WSGB_CONN_CONNS --size $WSGB_CONN_SIZE \
+        --warmup $WSGB_WARMUP --duration $WSGB_CONN_DUR
+    wsgb_stop_target "$WSGB_T"
+    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$(wsgb_log_problems "$WSGB_DIR")" >>"$WSGB_RESULTS"
+}
+
+# Idle tunnels: memory of the proxy's process tree before and while N
+# tunnels are held, then every tunnel verified with an echo.
+wsgb_run_idle() {
+    local n=$1 lpid i base held line rc test=idle$n
+    WSGB_DIR=$WSGB_OUT/$WSGB_T-r$WSGB_REP-idle$n
+    wsgb_log "$WSGB_T (rep $WSGB_REP): $n idle tunnels"
+    if ! wsgb_start_target "$WSGB_T" "$WSGB_DIR"; then
+        echo "target=$WSGB_T rep=$WSGB_REP test=$test failed=start" >>"$WSGB_RESULTS"
+        return
+    fi
+    sleep 1
+    base=$(wsgb_tree_mem "$WSGB_PID")
+    rm -f "$WSGB_DIR/ready"
+    timeout -k 5 150 nice -n "$WSGB_NICE" taskset -c "$WSGB_LOAD_CPU" "$WSGB_LOAD" idle \
+        --port "$WSGB_PORT" --conns "$n" --ramp-conc 64 --timeout 30 \
+        --hold 100 --ready-file "$WSGB_DIR/ready" >"$WSGB_DIR/$test.out" 2>&1 &
+    lpid=$!
+    for i in $(seq 1 900); do
+        [ -f "$WSGB_DIR/ready" ] && break
+        kill -0 "$lpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -f "$WSGB_DIR/ready" ]; then
+        sleep 2     # let the MPM finish what the ramp started
+        held=$(wsgb_tree_mem "$WSGB_PID")
+        rm -f "$WSGB_DIR/ready"
+    else
+        held=""
+        wsgb_log "  $test: the ramp did not finish in 90 s"
+    fi
+    wait "$lpid"
+    rc=$?
+    line=$(grep '^RESULT ' "$WSGB_DIR/$test.out" | tail -1)
+    wsgb_stop_target "$WSGB_T"
+    if [ -z "$line" ] || [ -z "$held" ]; then
+        echo "target=$WSGB_T rep=$WSGB_REP test=$test failed=no-result rc=$rc" >>"$WSGB_RESULTS"
+        return
+    fi
+    # base_ and held_ memory fields, then the generator's counts.
+    echo "target=$WSGB_T rep=$WSGB_REP test=$test rc=$rc $(echo "$base" | sed 's/\([a-z_]*\)=/base_\1=/g') $(echo "$held" | sed 's/\([a-z_]*\)=/held_\1=/g') ${line#RESULT }" >>"$WSGB_RESULTS"
+    wsgb_log "  $test: $(echo "$line" | grep -oE '(established|verified|errors)=[^ ]+' | tr '\n' ' ')base [$base] held [$held]"
+    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$(wsgb_log_problems "$WSGB_DIR")" >>"$WSGB_RESULTS"
+}
+
+wsgb_cleanup() {
+    wsgb_stop_target "${WSGB_T:-target}"
+}
+trap 'wsgb_cleanup; exit 130' INT TERM
+trap 'wsgb_cleanup' EXIT
+
+WSGB_START=$(date +%s)
+for WSGB_REP in $(seq 1 "$WSGB_REPS"); do
+    for WSGB_T in $WSGB_TARGETS; do
+        wsgb_run_load
+        if [ "$WSGB_T" != direct ]; then
+            for n in $WSGB_IDLE; do
+                wsgb_run_idle "$n"
+            done
+        fi
+    done
+done
+wsgb_log "measurements took $(( $(date +%s) - WSGB_START )) s"
+
+awk -v machine="$WSGB_OUT/machine.txt" -f "$WSGB_BENCH/wsgb_report.awk" \
+    "$WSGB_RESULTS" >"$WSGB_OUT/report.md"
+cat "$WSGB_OUT/report.md"
+wsgb_log "report: $WSGB_OUT/report.md"
