@@ -9,8 +9,9 @@
 # load generator and backend to the other, run identical loads, stop every
 # process by PID. Each measurement is repeated (targets interleaved within
 # each repetition) and reported as median [min-max]; failures are reported
-# per target, never hidden. Full run: 3 repetitions, about 15 minutes;
-# --quick: 1 repetition, short windows, under 3 minutes.
+# per target, never hidden. Full run: 3 repetitions, idle tests at 1000 and
+# 5000 tunnels, under 20 minutes; --quick: 1 repetition, short windows,
+# idle test at 1000 tunnels only, under 3 minutes.
 #
 # Targets: direct (no proxy), wsgw-tunnel, wsgw-frames (mod_ws_gateway),
 # proxy-http (mod_proxy_http upgrade=websocket), wstunnel
@@ -28,29 +29,33 @@ WSGB_ARGS="$*"
 WSGB_TARGETS="direct wsgw-tunnel wsgw-frames proxy-http wstunnel nginx haproxy"
 WSGB_REPS=3
 WSGB_IDLE="1000 5000"
+WSGB_IDLE_SET=0
 WSGB_QUICK=0
 # echo: connections, payload, warm-up, window; bulk likewise; connrate:
 # cycles in parallel.
 WSGB_ECHO_CONNS=100; WSGB_ECHO_SIZE=64
 WSGB_BULK_CONNS=4;   WSGB_BULK_SIZE=1048576; WSGB_BULK_WINDOW=2
 WSGB_CONN_CONNS=32;  WSGB_CONN_SIZE=64
-WSGB_WARMUP=1; WSGB_ECHO_DUR=6; WSGB_BULK_DUR=5; WSGB_CONN_DUR=5
+WSGB_WARMUP=1; WSGB_ECHO_DUR=5; WSGB_BULK_DUR=4; WSGB_CONN_DUR=4
 
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) WSGB_QUICK=1 ;;
     --reps) WSGB_REPS=$2; shift ;;
     --targets) WSGB_TARGETS=$(echo "$2" | tr ',' ' '); shift ;;
-    --no-idle) WSGB_IDLE="" ;;
-    --idle) WSGB_IDLE=$2; shift ;;
+    --no-idle) WSGB_IDLE=""; WSGB_IDLE_SET=1 ;;
+    --idle) WSGB_IDLE=$2; WSGB_IDLE_SET=1; shift ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
+WSGB_SETTLE=1
 if [ "$WSGB_QUICK" = 1 ]; then
     WSGB_REPS=1
-    WSGB_WARMUP=0.5; WSGB_ECHO_DUR=2; WSGB_BULK_DUR=2; WSGB_CONN_DUR=2
+    WSGB_WARMUP=0.5; WSGB_ECHO_DUR=1.5; WSGB_BULK_DUR=1.5; WSGB_CONN_DUR=1.5
+    WSGB_SETTLE=0.5
+    [ "$WSGB_IDLE_SET" = 1 ] || WSGB_IDLE="1000"
 fi
 
 WSGB_PROXY_CPU=${WSGB_PROXY_CPU:-0}
@@ -155,6 +160,11 @@ wsgb_run_load() {
         done
         return
     fi
+    if [ -n "$WSGB_PID" ]; then
+        # The server at rest with its smallest pool, for the idle test.
+        sleep "$WSGB_SETTLE"
+        echo "target=$WSGB_T rep=$WSGB_REP test=minimal $(wsgb_tree_mem "$WSGB_PID")" >>"$WSGB_RESULTS"
+    fi
     wsgb_measure echo echo --conns $WSGB_ECHO_CONNS --size $WSGB_ECHO_SIZE \
         --warmup $WSGB_WARMUP --duration $WSGB_ECHO_DUR
     wsgb_measure bulk bulk --conns $WSGB_BULK_CONNS --size $WSGB_BULK_SIZE \
@@ -162,20 +172,34 @@ wsgb_run_load() {
     wsgb_measure connrate connrate --conns $WSGB_CONN_CONNS --size $WSGB_CONN_SIZE \
         --warmup $WSGB_WARMUP --duration $WSGB_CONN_DUR
     wsgb_stop_target "$WSGB_T"
-    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$(wsgb_log_problems "$WSGB_DIR")" >>"$WSGB_RESULTS"
+    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$(wsgb_log_problems "$WSGB_DIR") crashes=$(wsgb_log_crashes "$WSGB_DIR")" >>"$WSGB_RESULTS"
 }
 
 # Idle tunnels: memory of the proxy's process tree before and while N
-# tunnels are held, then every tunnel verified with an echo.
+# tunnels are held, then every tunnel verified with an echo. httpd starts
+# with the whole pool the test needs (one worker thread per tunnel plus a
+# spare child), so "base" holds the idle threads and the difference is
+# what a tunnel itself costs; the report adds the cost of a worker thread
+# from base and the 1-child "minimal" measurement.
 wsgb_run_idle() {
-    local n=$1 lpid i base held line rc test=idle$n
+    local n=$1 lpid i base held line rc test=idle$n children=0
     WSGB_DIR=$WSGB_OUT/$WSGB_T-r$WSGB_REP-idle$n
     wsgb_log "$WSGB_T (rep $WSGB_REP): $n idle tunnels"
-    if ! wsgb_start_target "$WSGB_T" "$WSGB_DIR"; then
+    case $WSGB_T in
+    wsgw-*|proxy-http|wstunnel)
+        children=$(( (n + WSGB_HTTPD_TPC - 1) / WSGB_HTTPD_TPC + 1 ))
+        [ "$children" -le "$WSGB_HTTPD_SERVERS" ] || children=$WSGB_HTTPD_SERVERS ;;
+    esac
+    if ! WSGB_HTTPD_START=$((children > 0 ? children : 1)) \
+            wsgb_start_target "$WSGB_T" "$WSGB_DIR"; then
         echo "target=$WSGB_T rep=$WSGB_REP test=$test failed=start" >>"$WSGB_RESULTS"
         return
     fi
-    sleep 1
+    if [ "$children" -gt 0 ] && \
+            ! wsgb_wait_threads "$WSGB_PID" $((children * WSGB_HTTPD_TPC)); then
+        wsgb_log "  $test: the pool of $children children did not come up in 15 s"
+    fi
+    sleep "$WSGB_SETTLE"
     base=$(wsgb_tree_mem "$WSGB_PID")
     rm -f "$WSGB_DIR/ready"
     timeout -k 5 150 nice -n "$WSGB_NICE" taskset -c "$WSGB_LOAD_CPU" "$WSGB_LOAD" idle \
@@ -188,7 +212,7 @@ wsgb_run_idle() {
         sleep 0.1
     done
     if [ -f "$WSGB_DIR/ready" ]; then
-        sleep 2     # let the MPM finish what the ramp started
+        sleep "$WSGB_SETTLE"   # let the MPM finish what the ramp started
         held=$(wsgb_tree_mem "$WSGB_PID")
         rm -f "$WSGB_DIR/ready"
     else
@@ -206,7 +230,7 @@ wsgb_run_idle() {
     # base_ and held_ memory fields, then the generator's counts.
     echo "target=$WSGB_T rep=$WSGB_REP test=$test rc=$rc $(echo "$base" | sed 's/\([a-z_]*\)=/base_\1=/g') $(echo "$held" | sed 's/\([a-z_]*\)=/held_\1=/g') ${line#RESULT }" >>"$WSGB_RESULTS"
     wsgb_log "  $test: $(echo "$line" | grep -oE '(established|verified|errors)=[^ ]+' | tr '\n' ' ')base [$base] held [$held]"
-    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$(wsgb_log_problems "$WSGB_DIR")" >>"$WSGB_RESULTS"
+    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$(wsgb_log_problems "$WSGB_DIR") crashes=$(wsgb_log_crashes "$WSGB_DIR")" >>"$WSGB_RESULTS"
 }
 
 wsgb_cleanup() {

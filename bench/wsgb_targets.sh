@@ -6,9 +6,9 @@
 # 127.0.0.1:$bport, logs only warnings and errors and has no access log.
 
 # httpd pieces shared by every httpd target: the event MPM sized for the
-# idle test (WSGB_HTTPD_WORKERS threads), grown on demand from one child so
-# the memory measured per tunnel includes the threads and children a tunnel
-# costs.
+# idle test (WSGB_HTTPD_WORKERS threads), WSGB_HTTPD_START children at
+# start (1 unless the idle test asks for its whole pool up front, so that
+# no child is spawned while tunnels are counted).
 wsgb_httpd_common() {
     local dir=$1 port=$2 libexec user_lines=""
     libexec=$(apxs -q LIBEXECDIR)
@@ -32,7 +32,7 @@ LoadModule proxy_http_module $libexec/mod_proxy_http.so
 ListenBacklog 4096
 Timeout 60
 <IfModule mpm_event_module>
-    StartServers            1
+    StartServers            ${WSGB_HTTPD_START:-1}
     ServerLimit             $WSGB_HTTPD_SERVERS
     ThreadLimit             $WSGB_HTTPD_TPC
     ThreadsPerChild         $WSGB_HTTPD_TPC
@@ -155,20 +155,35 @@ wsgb_tree_pids() {
         }'
 }
 
-# "rss_kb=N pss_kb=N threads=N procs=N" summed over the process tree of $1.
+# "rss_kb=N pss_kb=N vsz_kb=N threads=N procs=N" summed over the process
+# tree of $1 (RSS counts shared pages once per process, PSS splits them).
 wsgb_tree_mem() {
-    local pid rss=0 pss=0 thr=0 procs=0 v
+    local pid rss=0 pss=0 vsz=0 thr=0 procs=0 v
     for pid in $(wsgb_tree_pids "$1"); do
         [ -r "/proc/$pid/status" ] || continue
-        v=$(awk '/^VmRSS:/ {r=$2} /^Threads:/ {t=$2} END {print r+0, t+0}' \
-            "/proc/$pid/status" 2>/dev/null) || continue
-        rss=$((rss + ${v% *}))
-        thr=$((thr + ${v#* }))
+        v=$(awk '/^VmRSS:/ {r=$2} /^VmSize:/ {s=$2} /^Threads:/ {t=$2}
+                 END {print r+0, s+0, t+0}' "/proc/$pid/status" 2>/dev/null) || continue
+        set -- $v
+        rss=$((rss + $1))
+        vsz=$((vsz + $2))
+        thr=$((thr + $3))
         v=$(awk '/^Pss:/ {print $2; exit}' "/proc/$pid/smaps_rollup" 2>/dev/null)
         pss=$((pss + ${v:-0}))
         procs=$((procs + 1))
     done
-    echo "rss_kb=$rss pss_kb=$pss threads=$thr procs=$procs"
+    echo "rss_kb=$rss pss_kb=$pss vsz_kb=$vsz threads=$thr procs=$procs"
+}
+
+# Wait (bounded) until the tree of $1 runs at least $2 threads.
+wsgb_wait_threads() {
+    local i m
+    for i in $(seq 1 150); do
+        m=$(wsgb_tree_mem "$1")
+        m=${m#*threads=}
+        [ "${m%% *}" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # Stop a process we started, by PID: TERM, a bounded wait, then KILL for it
@@ -270,6 +285,15 @@ wsgb_stop_target() {
     wsgb_stop_pid "$WSGB_BPID" "backend"
     WSGB_PID=""
     WSGB_BPID=""
+}
+
+# Crashed processes reported in a target's logs (httpd logs them at
+# notice level, so they are counted on their own).
+wsgb_log_crashes() {
+    local dir=$1
+    cat "$dir/error.log" "$dir/proxy.out" 2>/dev/null \
+        | grep -Eci '(exit signal|exited on signal|segmentation fault|core dumped)' \
+        || true
 }
 
 # Lines at warning level or worse in a target's logs.
