@@ -36,7 +36,7 @@ WSGB_QUICK=0
 WSGB_ECHO_CONNS=100; WSGB_ECHO_SIZE=64
 WSGB_BULK_CONNS=4;   WSGB_BULK_SIZE=1048576; WSGB_BULK_WINDOW=2
 WSGB_CONN_CONNS=32;  WSGB_CONN_SIZE=64
-WSGB_WARMUP=1; WSGB_ECHO_DUR=5; WSGB_BULK_DUR=4; WSGB_CONN_DUR=4
+WSGB_WARMUP=1; WSGB_ECHO_DUR=4; WSGB_BULK_DUR=3; WSGB_CONN_DUR=3
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-WSGB_SETTLE=1
+WSGB_SETTLE=0.7
 if [ "$WSGB_QUICK" = 1 ]; then
     WSGB_REPS=1
     WSGB_WARMUP=0.5; WSGB_ECHO_DUR=1.5; WSGB_BULK_DUR=1.5; WSGB_CONN_DUR=1.5
@@ -104,7 +104,8 @@ if [ "$(id -u)" -eq 0 ]; then
     d=$WSGB_TOP
     while [ "$d" != / ]; do chmod o+x "$d" 2>/dev/null; d=$(dirname "$d"); done
 fi
-# Each idle tunnel costs the proxy two descriptors and the generator one.
+# Each idle tunnel costs the generator one descriptor (a single-process
+# proxy: two or three).
 wsgb_nofile=$(ulimit -n)
 for n in $WSGB_IDLE; do
     if [ $((2 * n + 100)) -gt "$wsgb_nofile" ]; then
@@ -148,7 +149,7 @@ wsgb_measure() {
         return 1
     fi
     echo "target=$WSGB_T rep=$WSGB_REP test=$test rc=$rc ${line#RESULT }" >>"$WSGB_RESULTS"
-    wsgb_log "  $test: $(echo "$line" | grep -oE '(rate|mbps|p99_us|cpu_s|errors)=[^ ]+' | tr '\n' ' ')"
+    wsgb_log "  $test: $(echo "$line" | grep -oE '(^| )(rate|mbps|p99_us|cpu_s|errors)=[^ ]+' | tr -d '\n')"
 }
 
 wsgb_run_load() {
@@ -171,66 +172,95 @@ wsgb_run_load() {
         --window $WSGB_BULK_WINDOW --warmup $WSGB_WARMUP --duration $WSGB_BULK_DUR
     wsgb_measure connrate connrate --conns $WSGB_CONN_CONNS --size $WSGB_CONN_SIZE \
         --warmup $WSGB_WARMUP --duration $WSGB_CONN_DUR
+    wsgb_stop_logged
+}
+
+# Stop the target; note what its logs say about the measurements and,
+# separately, about the stop.
+wsgb_stop_logged() {
+    local p c
+    sleep 0.5
+    p=$(wsgb_log_problems "$WSGB_DIR")
+    c=$(wsgb_log_crashes "$WSGB_DIR")
     wsgb_stop_target "$WSGB_T"
-    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$(wsgb_log_problems "$WSGB_DIR") crashes=$(wsgb_log_crashes "$WSGB_DIR")" >>"$WSGB_RESULTS"
+    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$p crashes=$c stop_problems=$(( $(wsgb_log_problems "$WSGB_DIR") - p )) stop_crashes=$(( $(wsgb_log_crashes "$WSGB_DIR") - c ))" >>"$WSGB_RESULTS"
 }
 
 # Idle tunnels: memory of the proxy's process tree before and while N
-# tunnels are held, then every tunnel verified with an echo. httpd starts
-# with the whole pool the test needs (one worker thread per tunnel plus a
-# spare child), so "base" holds the idle threads and the difference is
-# what a tunnel itself costs; the report adds the cost of a worker thread
-# from base and the 1-child "minimal" measurement.
+# tunnels are held, for each N of WSGB_IDLE on one server (the load
+# generator stops and holds at each size), then every tunnel verified with
+# an echo. httpd starts with the whole pool the largest size needs (one
+# worker thread per tunnel plus a spare child), so "base" holds the idle
+# threads and the difference is what the tunnels themselves cost; the
+# report adds the cost of a worker thread from base and the 1-child
+# "minimal" measurement.
 wsgb_run_idle() {
-    local n=$1 lpid i base held line rc test=idle$n children=0
-    WSGB_DIR=$WSGB_OUT/$WSGB_T-r$WSGB_REP-idle$n
-    wsgb_log "$WSGB_T (rep $WSGB_REP): $n idle tunnels"
+    local sizes=$1 max=0 n lpid i base line rc children=0 est ver ramp
+    local est_all ver_all ready
+    declare -A held
+    for n in $sizes; do [ "$n" -gt "$max" ] && max=$n; done
+    WSGB_DIR=$WSGB_OUT/$WSGB_T-r$WSGB_REP-idle
+    ready=$WSGB_DIR/ready
+    wsgb_log "$WSGB_T (rep $WSGB_REP): idle tunnels, $(echo $sizes | tr ' ' '/')"
     case $WSGB_T in
     wsgw-*|proxy-http|wstunnel)
-        children=$(( (n + WSGB_HTTPD_TPC - 1) / WSGB_HTTPD_TPC + 1 ))
+        children=$(( (max + WSGB_HTTPD_TPC - 1) / WSGB_HTTPD_TPC + 1 ))
         [ "$children" -le "$WSGB_HTTPD_SERVERS" ] || children=$WSGB_HTTPD_SERVERS ;;
     esac
     if ! WSGB_HTTPD_START=$((children > 0 ? children : 1)) \
             wsgb_start_target "$WSGB_T" "$WSGB_DIR"; then
-        echo "target=$WSGB_T rep=$WSGB_REP test=$test failed=start" >>"$WSGB_RESULTS"
+        for n in $sizes; do
+            echo "target=$WSGB_T rep=$WSGB_REP test=idle$n failed=start" >>"$WSGB_RESULTS"
+        done
         return
     fi
     if [ "$children" -gt 0 ] && \
             ! wsgb_wait_threads "$WSGB_PID" $((children * WSGB_HTTPD_TPC)); then
-        wsgb_log "  $test: the pool of $children children did not come up in 15 s"
+        wsgb_log "  the pool of $children children did not come up in 15 s"
     fi
     sleep "$WSGB_SETTLE"
     base=$(wsgb_tree_mem "$WSGB_PID")
-    rm -f "$WSGB_DIR/ready"
-    timeout -k 5 150 nice -n "$WSGB_NICE" taskset -c "$WSGB_LOAD_CPU" "$WSGB_LOAD" idle \
-        --port "$WSGB_PORT" --conns "$n" --ramp-conc 64 --timeout 30 \
-        --hold 100 --ready-file "$WSGB_DIR/ready" >"$WSGB_DIR/$test.out" 2>&1 &
+    rm -f "$ready"
+    timeout -k 5 $((90 + 60 * $(echo $sizes | wc -w))) nice -n "$WSGB_NICE" \
+        taskset -c "$WSGB_LOAD_CPU" "$WSGB_LOAD" idle \
+        --port "$WSGB_PORT" --conns "$max" --stages "$(echo $sizes | tr ' ' ',')" \
+        --ramp-conc 128 --timeout 30 --hold 100 --ready-file "$ready" \
+        >"$WSGB_DIR/idle.out" 2>&1 &
     lpid=$!
-    for i in $(seq 1 900); do
-        [ -f "$WSGB_DIR/ready" ] && break
-        kill -0 "$lpid" 2>/dev/null || break
-        sleep 0.1
+    for n in $sizes; do
+        for i in $(seq 1 900); do
+            [ -f "$ready" ] && break
+            kill -0 "$lpid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if [ ! -f "$ready" ]; then
+            wsgb_log "  idle$n: the ramp did not finish in 90 s"
+            break
+        fi
+        sleep "$WSGB_SETTLE"    # let the MPM finish what the ramp started
+        held[$n]=$(wsgb_tree_mem "$WSGB_PID")
+        rm -f "$ready"
     done
-    if [ -f "$WSGB_DIR/ready" ]; then
-        sleep "$WSGB_SETTLE"   # let the MPM finish what the ramp started
-        held=$(wsgb_tree_mem "$WSGB_PID")
-        rm -f "$WSGB_DIR/ready"
-    else
-        held=""
-        wsgb_log "  $test: the ramp did not finish in 90 s"
-    fi
     wait "$lpid"
     rc=$?
-    line=$(grep '^RESULT ' "$WSGB_DIR/$test.out" | tail -1)
-    wsgb_stop_target "$WSGB_T"
-    if [ -z "$line" ] || [ -z "$held" ]; then
-        echo "target=$WSGB_T rep=$WSGB_REP test=$test failed=no-result rc=$rc" >>"$WSGB_RESULTS"
-        return
-    fi
-    # base_ and held_ memory fields, then the generator's counts.
-    echo "target=$WSGB_T rep=$WSGB_REP test=$test rc=$rc $(echo "$base" | sed 's/\([a-z_]*\)=/base_\1=/g') $(echo "$held" | sed 's/\([a-z_]*\)=/held_\1=/g') ${line#RESULT }" >>"$WSGB_RESULTS"
-    wsgb_log "  $test: $(echo "$line" | grep -oE '(established|verified|errors)=[^ ]+' | tr '\n' ' ')base [$base] held [$held]"
-    echo "target=$WSGB_T rep=$WSGB_REP test=logs problems=$(wsgb_log_problems "$WSGB_DIR") crashes=$(wsgb_log_crashes "$WSGB_DIR")" >>"$WSGB_RESULTS"
+    line=$(grep '^RESULT ' "$WSGB_DIR/idle.out" | tail -1)
+    wsgb_stop_logged
+    est_all=$(echo "$line" | grep -oE ' established=[0-9]+' | cut -d= -f2)
+    ver_all=$(echo "$line" | grep -oE ' verified=[0-9]+' | cut -d= -f2)
+    for n in $sizes; do
+        if [ -z "$line" ] || [ -z "${held[$n]:-}" ]; then
+            echo "target=$WSGB_T rep=$WSGB_REP test=idle$n failed=no-result rc=$rc" >>"$WSGB_RESULTS"
+            continue
+        fi
+        est=$(echo "$line" | grep -oE " established_$n=[0-9]+" | cut -d= -f2)
+        ramp=$(echo "$line" | grep -oE " ramp_s_$n=[0-9.]+" | cut -d= -f2)
+        # Verification happens once, at the end, for all tunnels: the ones
+        # that failed it count against every size.
+        ver=$(( ${est:-0} - (${est_all:-0} - ${ver_all:-0}) ))
+        [ "$ver" -ge 0 ] || ver=0
+        echo "target=$WSGB_T rep=$WSGB_REP test=idle$n rc=$rc $(echo "$base" | sed 's/\([a-z_]*\)=/base_\1=/g') $(echo "${held[$n]}" | sed 's/\([a-z_]*\)=/held_\1=/g') ${line#RESULT } established=${est:-0} verified=$ver ramp_s=${ramp:-0}" >>"$WSGB_RESULTS"
+        wsgb_log "  idle$n: established=${est:-0} verified=$ver base [$base] held [${held[$n]}]"
+    done
 }
 
 wsgb_cleanup() {
@@ -243,10 +273,8 @@ WSGB_START=$(date +%s)
 for WSGB_REP in $(seq 1 "$WSGB_REPS"); do
     for WSGB_T in $WSGB_TARGETS; do
         wsgb_run_load
-        if [ "$WSGB_T" != direct ]; then
-            for n in $WSGB_IDLE; do
-                wsgb_run_idle "$n"
-            done
+        if [ "$WSGB_T" != direct ] && [ -n "$WSGB_IDLE" ]; then
+            wsgb_run_idle "$WSGB_IDLE"
         fi
     done
 done

@@ -50,7 +50,8 @@
 #define WSGB_LOAD_RBUF      (256 * 1024)
 #define WSGB_LOAD_IDENT     16
 #define WSGB_LOAD_TICK_NS   100000000ull   /* housekeeping every 100 ms */
-#define WSGB_LOAD_DRAIN_NS  5000000000ull  /* bound on the closing phase */
+#define WSGB_LOAD_DRAIN_NS  5000000000ull  /* bound on the closing phase, */
+#define WSGB_LOAD_DRAIN_PER 4000000ull     /* plus this per connection */
 #define WSGB_NS             1000000000.0
 
 enum wsgb_mode {
@@ -131,6 +132,8 @@ typedef struct wsgb_run_t {
     double         duration, warmup, timeout, hold;
     unsigned int   ramp_conc;
     const char    *ready_file;
+    unsigned int   stages[8];     /* idle: hold at each of these counts */
+    unsigned int   nstages, stage;
     long           cpu_pid;
     long           backend_pid;
     int            proxy_cpu, load_cpu;
@@ -170,6 +173,9 @@ typedef struct wsgb_run_t {
     double         lbusy_start[2], lbusy_end[2];   /* load CPU */
     unsigned int   tree_procs, tree_threads;
     uint64_t       ramp_ns;
+    uint64_t       stage_t0, hold_t0;
+    unsigned int   stage_est[8];  /* open when each stage was reached */
+    double         stage_ramp[8]; /* seconds from the start */
 } wsgb_run_t;
 
 static const unsigned char wsgb_load_key[4] = { 0x37, 0xfa, 0x21, 0x3d };
@@ -916,6 +922,23 @@ static void wsgb_load_on_message(wsgb_run_t *run, wsgb_conn_t *c)
 
 /* ----- phases ------------------------------------------------------------------ */
 
+/* How many connections the ramp opens in all: the current stage's. */
+static unsigned int wsgb_load_ramp_limit(const wsgb_run_t *run)
+{
+    return run->nstages ? run->stages[run->stage] : run->conns;
+}
+
+/* Connections open now. */
+static unsigned int wsgb_load_open_count(const wsgb_run_t *run)
+{
+    unsigned int i, n = 0;
+
+    for (i = 0; i < run->conns; ++i) {
+        n += run->c[i].state == WSGB_C_OPEN;
+    }
+    return n;
+}
+
 /* Start connections: connrate refills every free slot; the other modes
  * use each slot once, with at most ramp_conc handshakes in flight. */
 static void wsgb_load_fill_slots(wsgb_run_t *run)
@@ -930,7 +953,8 @@ static void wsgb_load_fill_slots(wsgb_run_t *run)
         }
         return;
     }
-    while (run->attempts < run->conns && run->in_ramp < run->ramp_conc) {
+    while (run->attempts < wsgb_load_ramp_limit(run)
+           && run->in_ramp < run->ramp_conc) {
         wsgb_load_connect(run, &run->c[run->attempts]);
     }
 }
@@ -940,7 +964,8 @@ static void wsgb_load_enter_drain(wsgb_run_t *run)
     unsigned int i;
 
     run->phase = WSGB_P_DRAIN;
-    run->phase_end = run->now + WSGB_LOAD_DRAIN_NS;
+    run->phase_end = run->now + WSGB_LOAD_DRAIN_NS
+                     + (uint64_t)run->conns * WSGB_LOAD_DRAIN_PER;
     for (i = 0; i < run->conns; ++i) {
         wsgb_conn_t *c = &run->c[i];
 
@@ -968,7 +993,8 @@ static void wsgb_load_write_ready(wsgb_run_t *run)
         perror("wsgb-load: ready file");
         return;
     }
-    fprintf(f, "established=%u failed=%u\n", run->established,
+    fprintf(f, "stage=%u established=%u failed=%u\n",
+            wsgb_load_ramp_limit(run), run->established,
             run->attempts - run->established);
     fclose(f);
     rename(tmp, run->ready_file);
@@ -1045,9 +1071,19 @@ static void wsgb_load_tick(wsgb_run_t *run)
     switch (run->phase) {
     case WSGB_P_RAMP:
         wsgb_load_fill_slots(run);
-        if (run->attempts >= run->conns && run->in_ramp == 0) {
-            run->ramp_ns = run->now - run->t0;
-            run->established = run->opened;
+        if (run->attempts >= wsgb_load_ramp_limit(run) && run->in_ramp == 0) {
+            /* ramp_ns: time spent opening connections, all stages. */
+            run->ramp_ns += run->now - run->stage_t0;
+            run->established = wsgb_load_open_count(run);
+            if (run->nstages) {
+                run->stage_est[run->stage] = run->established;
+                run->stage_ramp[run->stage] =
+                    (double)(run->now - run->stage_t0) / WSGB_NS;
+            }
+            fprintf(stderr, "wsgb-load: %u connections open after %.2f s\n",
+                    run->established,
+                    (double)(run->now - run->stage_t0) / WSGB_NS);
+            run->hold_t0 = run->now;
             if (run->mode == WSGB_MODE_IDLE || run->mode == WSGB_MODE_PROBE) {
                 run->phase = WSGB_P_HOLD;
                 run->phase_end = run->now + (uint64_t)(run->hold * WSGB_NS);
@@ -1083,7 +1119,8 @@ static void wsgb_load_tick(wsgb_run_t *run)
             if (run->mode == WSGB_MODE_CONNRATE) {
                 /* Let the cycles in flight finish (not counted). */
                 run->phase = WSGB_P_DRAIN;
-                run->phase_end = run->now + WSGB_LOAD_DRAIN_NS;
+                run->phase_end = run->now + WSGB_LOAD_DRAIN_NS
+                                 + (uint64_t)run->conns * WSGB_LOAD_DRAIN_PER;
             }
             else {
                 wsgb_load_enter_drain(run);
@@ -1093,6 +1130,14 @@ static void wsgb_load_tick(wsgb_run_t *run)
     case WSGB_P_HOLD:
         if (run->now >= run->phase_end
             || (run->ready_file && access(run->ready_file, F_OK) != 0)) {
+            if (run->nstages && run->stage + 1 < run->nstages) {
+                run->stage++;       /* the next stage: open more */
+                run->stage_t0 = run->now;
+                run->phase = WSGB_P_RAMP;
+                break;
+            }
+            fprintf(stderr, "wsgb-load: held for %.2f s; verifying\n",
+                    (double)(run->now - run->hold_t0) / WSGB_NS);
             run->phase = WSGB_P_VERIFY;
             run->phase_end = run->now + (uint64_t)(run->timeout * WSGB_NS);
             for (i = 0; i < run->conns; ++i) {
@@ -1113,6 +1158,7 @@ static void wsgb_load_tick(wsgb_run_t *run)
             waiting = run->c[i].state == WSGB_C_OPEN && !run->c[i].verified;
         }
         if (!waiting || run->now >= run->phase_end) {
+            fprintf(stderr, "wsgb-load: %u verified; closing\n", run->verified);
             wsgb_load_enter_drain(run);
         }
         break;
@@ -1129,6 +1175,10 @@ static void wsgb_load_tick(wsgb_run_t *run)
                 }
             }
             run->phase = WSGB_P_DONE;
+        }
+        if (run->phase == WSGB_P_DONE && run->mode == WSGB_MODE_IDLE) {
+            fprintf(stderr, "wsgb-load: closed (%llu did not close in time)\n",
+                    (unsigned long long)run->close_timeouts);
         }
         break;
     default:
@@ -1187,6 +1237,10 @@ static void wsgb_load_report(const wsgb_run_t *run, int aborted)
         printf(" established=%u dropped=%u verified=%u ramp_s=%.2f",
                run->established, run->dropped, run->verified,
                (double)run->ramp_ns / WSGB_NS);
+        for (i = 0; i < (int)run->nstages; ++i) {
+            printf(" established_%u=%u ramp_s_%u=%.2f", run->stages[i],
+                   run->stage_est[i], run->stages[i], run->stage_ramp[i]);
+        }
         break;
     }
     printf(" hs_p50_us=%.1f hs_p99_us=%.1f",
@@ -1241,6 +1295,8 @@ static void wsgb_load_usage(void)
         "  --ramp-conc N       idle: handshakes in flight (64)\n"
         "  --ready-file F      idle: written when all are up; hold until removed\n"
         "  --hold S            idle: longest hold (30)\n"
+        "  --stages A,B,...    idle: stop and hold at A, then B, ... open\n"
+        "                      connections (ascending; the last is --conns)\n"
         "  --cpu-pid PID       sample CPU time of PID and its descendants\n"
         "  --backend-pid PID   sample CPU time of the backend\n"
         "  --proxy-cpu N, --load-cpu M   report how busy these CPUs were\n"
@@ -1359,6 +1415,15 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "--ready-file")) {
             run->ready_file = v;
         }
+        else if (!strcmp(o, "--stages")) {
+            char *list = strdup(v), *tok, *save = NULL;
+
+            for (tok = strtok_r(list, ",", &save); tok && run->nstages < 8;
+                 tok = strtok_r(NULL, ",", &save)) {
+                run->stages[run->nstages++] = (unsigned int)strtoul(tok, NULL, 10);
+            }
+            free(list);
+        }
         else if (!strcmp(o, "--hold")) {
             run->hold = atof(v);
         }
@@ -1409,12 +1474,31 @@ int main(int argc, char **argv)
     if (run->size == 0) {
         run->size = run->mode == WSGB_MODE_BULK ? 1048576 : 64;
     }
+    if (run->nstages) {
+        unsigned int k2;
+
+        for (k2 = 0; k2 < run->nstages; ++k2) {
+            if (run->stages[k2] == 0 || run->stages[k2] > run->conns
+                || (k2 > 0 && run->stages[k2] <= run->stages[k2 - 1])) {
+                fprintf(stderr, "wsgb-load: --stages must ascend, up to --conns\n");
+                return 2;
+            }
+        }
+        if (run->stages[run->nstages - 1] != run->conns) {
+            if (run->nstages == 8) {
+                wsgb_load_usage();
+                return 2;
+            }
+            run->stages[run->nstages++] = run->conns;
+        }
+    }
     if (run->window == 0 || run->duration <= 0 || run->warmup < 0) {
         wsgb_load_usage();
         return 2;
     }
     if (run->max_time <= 0) {
-        run->max_time = run->warmup + run->duration + run->hold
+        run->max_time = run->warmup + run->duration
+                        + run->hold * (run->nstages ? run->nstages : 1)
                         + 3 * run->timeout + 60;
     }
 
@@ -1442,7 +1526,7 @@ int main(int argc, char **argv)
     wsgb_hist_init(&run->lat);
     wsgb_hist_init(&run->hs_lat);
 
-    run->now = run->t0 = wsgb_now_ns();
+    run->now = run->t0 = run->stage_t0 = wsgb_now_ns();
     run->hard_end = run->t0 + (uint64_t)(run->max_time * WSGB_NS);
     if (run->mode == WSGB_MODE_CONNRATE) {
         run->phase = WSGB_P_RUN;

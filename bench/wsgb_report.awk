@@ -65,7 +65,11 @@ function wsgb_check(label, t, r, want, higher,   ok) {
         wsgb_add(t SUBSEP "min_thr", f["threads"]); wsgb_add(t SUBSEP "min_vsz", f["vsz_kb"])
         next
     }
-    if (test == "logs") { logprob[t] += f["problems"]; crashes[t] += f["crashes"]; next }
+    if (test == "logs") {
+        logprob[t] += f["problems"]; crashes[t] += f["crashes"]
+        stopprob[t] += f["stop_problems"]; stopcrash[t] += f["stop_crashes"]
+        next
+    }
     if (!((t, test) in tseen)) { tseen[t, test] = 1 }
     if ("failed" in f) {
         failures[t] = failures[t] sprintf(" %s(rep %s): %s;", test, f["rep"], f["failed"])
@@ -255,11 +259,16 @@ END {
     print ""
     print "## Failures and errors"
     print ""
-    print "| target | failed runs | load generator errors (test:kind=count) | crashed processes | log lines at warn or worse |"
-    print "|---|---|---|---|---|"
+    print "Crashes are proxy processes killed by a fatal signal (SIGSEGV, ...), from"
+    print "the logs; \"at stop\" happened while the driver stopped the proxy after"
+    print "the measurements. close_timeouts: connections whose Close handshake did"
+    print "not finish within the bound after the measurement (not counted as errors)."
+    print ""
+    print "| target | failed runs | load generator errors (test:kind=count) | crashes during tests | log lines at warn+ during tests | crashes at stop | log lines at warn+ at stop |"
+    print "|---|---|---|---|---|---|---|"
     for (i = 1; i <= ntargets; i++) {
         t = order[i]
-        printf "| %s | %s | %s | %d | %d |\n", t, failures[t] == "" ? "none" : failures[t],
-            errkind[t] == "" ? "none" : errkind[t], crashes[t], logprob[t]
+        printf "| %s | %s | %s | %d | %d | %d | %d |\n", t, failures[t] == "" ? "none" : failures[t],
+            errkind[t] == "" ? "none" : errkind[t], crashes[t], logprob[t], stopcrash[t], stopprob[t]
     }
 }

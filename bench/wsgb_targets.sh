@@ -287,12 +287,13 @@ wsgb_stop_target() {
     WSGB_BPID=""
 }
 
-# Crashed processes reported in a target's logs (httpd logs them at
-# notice level, so they are counted on their own).
+# Processes that died of a fatal signal, from a target's logs (httpd logs
+# them at notice level, so they are counted on their own; a KILL sent at
+# shutdown is not a crash).
 wsgb_log_crashes() {
     local dir=$1
     cat "$dir/error.log" "$dir/proxy.out" 2>/dev/null \
-        | grep -Eci '(exit signal|exited on signal|segmentation fault|core dumped)' \
+        | grep -Eci '(exit signal (Segmentation|Aborted|Bus error|Illegal|Floating)|exited on signal (4|6|7|8|11)([^0-9]|$)|core dumped)' \
         || true
 }
 
