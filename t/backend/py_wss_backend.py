@@ -4,7 +4,8 @@ Python's ssl module (an implementation independent of ours).
 
 Serves wss on 127.0.0.1 (a free port unless --port is given) with
 --tls-cert/--tls-key, writes the port to --port-file once listening, and
-stops on SIGTERM. Paths:
+stops on SIGTERM, or when the process that started it is gone (so a test
+run that dies takes it along). Paths:
   .../sni      first message: "sni=NAME" (the TLS server name the client
                sent, "sni=" when none), then echo
   .../headers  first message: the request headers as "Name: value" lines
@@ -59,7 +60,11 @@ async def main():
                 f.write("%d\n" % port)
             os.rename(tmp, ARGS.port_file)
         print("ready %d" % port, flush=True)
-        await stop
+        parent = os.getppid()
+        while not stop.done():
+            if os.getppid() != parent:
+                break
+            await asyncio.wait([stop], timeout=1)
 
 
 if __name__ == "__main__":
