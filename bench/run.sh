@@ -19,7 +19,9 @@
 #
 # Environment: WSGB_PROXY_CPU (0), WSGB_LOAD_CPU (1), WSGB_MODULE (the .so
 # of this tree), WSGB_OUT (bench/out/run-DATE), WSGB_NICE (0: the nice
-# value of every process started, for a machine shared with other work).
+# value of every process started, for a machine shared with other work),
+# WSGB_HTTPD_EXTRA (directives added to every httpd configuration, for
+# sizing experiments such as "ThreadStackSize 262144").
 set -u
 
 WSGB_BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -119,7 +121,7 @@ done
     echo "command: bench/run.sh $WSGB_ARGS"
     echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
     echo "pinning: proxy on CPU $WSGB_PROXY_CPU; load generator and echo backend on CPU $WSGB_LOAD_CPU; nice $WSGB_NICE"
-    echo "httpd: $($WSGB_HTTPD -v | sed -n 's/^Server version: //p') (event MPM, $WSGB_HTTPD_TPC threads/child, up to $WSGB_HTTPD_SERVERS children)"
+    echo "httpd: $($WSGB_HTTPD -v | sed -n 's/^Server version: //p') (event MPM, $WSGB_HTTPD_TPC threads/child, up to $WSGB_HTTPD_SERVERS children${WSGB_HTTPD_EXTRA:+; extra: $WSGB_HTTPD_EXTRA})"
     echo "nginx: $($WSGB_NGINX -v 2>&1 | sed 's/^nginx version: //') (1 worker)"
     echo "haproxy: $($WSGB_HAPROXY -v | head -1 | awk '{print $3}') (1 thread)"
     echo "mod_ws_gateway: $(git -C "$WSGB_TOP" describe --always --dirty 2>/dev/null) ($WSGB_MODULE)"

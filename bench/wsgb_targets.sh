@@ -41,6 +41,7 @@ Timeout 60
     MaxRequestWorkers       $WSGB_HTTPD_WORKERS
     MaxConnectionsPerChild  0
 </IfModule>
+${WSGB_HTTPD_EXTRA:-}
 CONF
 }
 
