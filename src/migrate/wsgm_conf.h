@@ -64,7 +64,7 @@ typedef struct wsgm_file_t {
     apr_size_t   len;
     apr_array_header_t *lines;  /* wsgm_line_t */
     apr_array_header_t *items;  /* wsgm_item_t */
-    const char  *eol;       /* "\r\n" if the file mostly uses CRLF, else "\n" */
+    const char  *eol;       /* "\r\n" if most lines end so, else "\n" */
 } wsgm_file_t;
 
 /**

@@ -105,29 +105,50 @@ int wsgm_diff_write(apr_pool_t *p, FILE *out, const wsgm_file_t *f,
             return -1;
         }
         line = start;
-        for (k = i; k <= j; ++k) {
+        for (k = i; k <= j;) {
             const wsgm_edit_t *e = &APR_ARRAY_IDX(edits, k, wsgm_edit_t);
-            apr_array_header_t *nl = wsgm_diff_split(p, e->text);
-            int x;
+            int run = k, x, r;
 
+            /* contiguous edits print as one block: all '-' then all '+' */
+            while (run + 1 <= j) {
+                const wsgm_edit_t *a = &APR_ARRAY_IDX(edits, run, wsgm_edit_t);
+                const wsgm_edit_t *b = &APR_ARRAY_IDX(edits, run + 1,
+                                                      wsgm_edit_t);
+
+                if (b->first != a->first + a->count) {
+                    break;
+                }
+                ++run;
+            }
             for (; line < e->first; ++line) {
                 if (wsgm_diff_old(out, ' ', f, line) != 0) {
                     return -1;
                 }
             }
-            for (x = 0; x < e->count; ++x, ++line) {
-                if (wsgm_diff_old(out, '-', f, line) != 0) {
-                    return -1;
-                }
-            }
-            for (x = 0; x < nl->nelts; ++x) {
-                const wsgm_diff_nl_t *l = &APR_ARRAY_IDX(nl, x,
-                                                         wsgm_diff_nl_t);
+            for (r = k; r <= run; ++r) {
+                const wsgm_edit_t *er = &APR_ARRAY_IDX(edits, r, wsgm_edit_t);
 
-                if (wsgm_diff_line(out, '+', l->s, l->n, l->has_eol) != 0) {
-                    return -1;
+                for (x = 0; x < er->count; ++x, ++line) {
+                    if (wsgm_diff_old(out, '-', f, line) != 0) {
+                        return -1;
+                    }
                 }
             }
+            for (r = k; r <= run; ++r) {
+                const wsgm_edit_t *er = &APR_ARRAY_IDX(edits, r, wsgm_edit_t);
+                apr_array_header_t *nl = wsgm_diff_split(p, er->text);
+
+                for (x = 0; x < nl->nelts; ++x) {
+                    const wsgm_diff_nl_t *l = &APR_ARRAY_IDX(nl, x,
+                                                             wsgm_diff_nl_t);
+
+                    if (wsgm_diff_line(out, '+', l->s, l->n, l->has_eol)
+                        != 0) {
+                        return -1;
+                    }
+                }
+            }
+            k = run + 1;
         }
         for (; line < end; ++line) {
             if (wsgm_diff_old(out, ' ', f, line) != 0) {

@@ -18,7 +18,8 @@
 typedef struct wsgm_edit_t {
     int         first;      /* first physical line replaced (0-based) */
     int         count;      /* physical lines replaced; 0 inserts before */
-    const char *text;       /* replacement: whole lines, end of line included */
+    const char *text;       /* replacement: whole lines, ends of line
+                             * included */
 } wsgm_edit_t;
 
 /** A new, empty edit list. */

@@ -21,6 +21,7 @@ typedef struct wsgm_model_ctx_t {
                                  * into (Directory, If, ...), or NULL */
     int          opaque_item;   /* its item (for the message) */
     wsgm_file_t *opaque_file;
+    int         *opaque_warned; /* a recipe was reported in that section */
     int          wrapped;
     apr_array_header_t *pending;    /* wsgm_cond_t * waiting for a rule */
 } wsgm_model_ctx_t;
@@ -168,9 +169,12 @@ static const char *wsgm_model_fix_curly(apr_pool_t *p, const char *s)
 {
     apr_size_t n = strlen(s);
 
-    if (n >= 6 && (!strncmp(s, "\xe2\x80\x9c", 3) || !strncmp(s, "\xe2\x80\x98", 3))
-        && (!strcmp(s + n - 3, "\xe2\x80\x9d") || !strcmp(s + n - 3, "\xe2\x80\x99")
-            || !strcmp(s + n - 3, "\xe2\x80\x9c"))) {
+    static const char lq[] = "\xe2\x80\x9c", lsq[] = "\xe2\x80\x98";
+    static const char rq[] = "\xe2\x80\x9d", rsq[] = "\xe2\x80\x99";
+
+    if (n >= 6 && (!strncmp(s, lq, 3) || !strncmp(s, lsq, 3))
+        && (!strcmp(s + n - 3, rq) || !strcmp(s + n - 3, rsq)
+            || !strcmp(s + n - 3, lq))) {
         return apr_pstrmemdup(p, s + 3, n - 6);
     }
     return NULL;
@@ -229,10 +233,12 @@ static void wsgm_model_csem(wsgm_model_t *m, wsgm_csem_t *c, const char *test,
                 if (!strcasecmp(tok, "NC") || !strcasecmp(tok, "nocase")) {
                     c->nocase = 1;
                 }
-                else if (!strcasecmp(tok, "OR") || !strcasecmp(tok, "ornext")) {
+                else if (!strcasecmp(tok, "OR")
+                         || !strcasecmp(tok, "ornext")) {
                     *ornext = 1;
                 }
-                else if (!strcasecmp(tok, "NV") || !strcasecmp(tok, "novary")) {
+                else if (!strcasecmp(tok, "NV")
+                         || !strcasecmp(tok, "novary")) {
                 }
                 else if (*tok) {
                     c->refused = 1;
@@ -254,11 +260,10 @@ static void wsgm_model_csem(wsgm_model_t *m, wsgm_csem_t *c, const char *test,
     if (pat[0] && pat[1]) {
         if (pat[0] == '=') {
             c->ptype = WSGM_PT_STREQ;
-            pat++;
+            pat++;      /* [NC] applies to = comparisons too */
             if (!strcmp(pat, "\"\"")) {
                 pat = "";
             }
-            c->nocase = c->nocase;  /* NC applies to = comparisons */
         }
         else if (pat[0] == '-' || pat[0] == '<' || pat[0] == '>') {
             c->ptype = WSGM_PT_OTHER;
@@ -315,7 +320,8 @@ static void wsgm_model_cond(wsgm_model_t *m, wsgm_file_t *f, int item,
                               w[1].text, w[2].text, w[1].text, w[2].text);
     }
     /* "= websocket" quoted: compares with " websocket", never equal. */
-    else if (w[1].quote && (w[1].text[0] == '=' || !strncmp(w[1].text, "!=", 2))
+    else if (w[1].quote
+             && (w[1].text[0] == '=' || !strncmp(w[1].text, "!=", 2))
              && apr_isspace(w[1].text[w[1].text[0] == '!' ? 2 : 1])) {
         const char *v = w[1].text + (w[1].text[0] == '!' ? 2 : 1);
         int orn = 0;
@@ -478,10 +484,8 @@ static const char *wsgm_model_fix_group(apr_pool_t *p, const char *pattern,
     const char *body = apr_pstrmemdup(p, pattern, dollar ? n - 1 : n);
     apr_size_t bn = strlen(body);
     const char *start = body;
-    int anchored = 0;
 
     if (*start == '^') {
-        anchored = 1;
         ++start;
     }
     if (!strcmp(start, ".*") || *start == '\0') {
@@ -497,7 +501,6 @@ static const char *wsgm_model_fix_group(apr_pool_t *p, const char *pattern,
     if (dollar) {
         return NULL;    /* "^/ws$": nothing left to capture */
     }
-    (void)anchored;
     return apr_pstrcat(p, body, "(.*)", NULL);
 }
 
@@ -607,11 +610,11 @@ static void wsgm_model_rule(wsgm_model_t *m, wsgm_file_t *f, int item,
             wsgm_model_path(m, h, r->sem[1].re.literal);
             if (!r->sem[0].re.anchored && r->sem[0].re.literal
                 && *r->sem[0].re.literal) {
+                const char *lit = r->sem[0].re.literal;
+
                 wsgm_model_path(m, h, apr_pstrcat(m->p, "/zz",
-                                                  r->sem[0].re.literal[0] == '/'
-                                                      ? "" : "/",
-                                                  r->sem[0].re.literal,
-                                                  NULL));
+                                                  lit[0] == '/' ? "" : "/",
+                                                  lit, NULL));
             }
         }
     }
@@ -637,6 +640,7 @@ static void wsgm_model_pp(wsgm_model_t *m, wsgm_file_t *f, int item,
     wsgm_host_t *h = wsgm_model_host(m, ctx->host);
     wsgm_loc_t *l = ctx->loc >= 0 ? APR_ARRAY_IDX(h->locs, ctx->loc,
                                                   wsgm_loc_t *) : NULL;
+    apr_array_header_t *params;
     int i = 0;
 
     wsgm_model_init_dir(&pp->d, is_match ? WSGM_D_PPM : WSGM_D_PP, f, item,
@@ -690,6 +694,7 @@ static void wsgm_model_pp(wsgm_model_t *m, wsgm_file_t *f, int item,
         }
         pp->url_ok = wsgm_url_parse(m->p, pp->url_intended, &pp->url) == 0;
     }
+    params = apr_array_make(m->p, 4, sizeof(const char *));
     for (; i < w->nelts; ++i) {
         const char *t = APR_ARRAY_IDX(w, i, wsgm_word_t).text;
 
@@ -707,11 +712,10 @@ static void wsgm_model_pp(wsgm_model_t *m, wsgm_file_t *f, int item,
             pp->opaque = apr_pstrdup(m->p, t);
         }
         else {
-            pp->params = *pp->params ? apr_pstrcat(m->p, pp->params, " ", t,
-                                                   NULL)
-                                     : apr_pstrdup(m->p, t);
+            APR_ARRAY_PUSH(params, const char *) = t;
         }
     }
+    pp->params = apr_array_pstrcat(m->p, params, ' ');
     if (is_match) {
         wsgm_regex_compile(m->p, &pp->re, pp->path, 0);
     }
@@ -935,11 +939,11 @@ static void wsgm_model_include(wsgm_model_t *m, wsgm_file_t *f, int item,
     else {
         const char *slash = strrchr(f->path, '/');
 
-        path = slash ? apr_pstrcat(m->p, apr_pstrmemdup(m->p, f->path,
-                                                        (apr_size_t)(slash
-                                                                     - f->path)),
-                                   "/", arg, NULL)
-                     : arg;
+        const char *dir = slash
+            ? apr_pstrmemdup(m->p, f->path, (apr_size_t)(slash - f->path))
+            : NULL;
+
+        path = dir ? apr_pstrcat(m->p, dir, "/", arg, NULL) : arg;
     }
     names = wsgm_model_glob(m, path, &missing);
     if (missing && !optional && !wsgm_model_has_wildcard(path)) {
@@ -991,7 +995,7 @@ static int wsgm_model_in(const char *name, const char *const *list)
 }
 
 /* Does this directive look like part of a WebSocket recipe? */
-static int wsgm_model_recipe_like(wsgm_model_t *m, const wsgm_item_t *it)
+static int wsgm_model_recipe_like(const wsgm_item_t *it)
 {
     const char *a = it->args;
 
@@ -1004,7 +1008,6 @@ static int wsgm_model_recipe_like(wsgm_model_t *m, const wsgm_item_t *it)
         return strstr(a, "ws://") || strstr(a, "wss://") || strstr(a, "ws:/")
             || strstr(a, "WS://") || strstr(a, "upgrade=websocket");
     }
-    (void)m;
     return 0;
 }
 
@@ -1043,7 +1046,7 @@ static void wsgm_model_directive(wsgm_model_t *m, wsgm_file_t *f, int item,
         return;
     }
     if (ctx->opaque) {
-        if (wsgm_model_recipe_like(m, it)) {
+        if (wsgm_model_recipe_like(it) && !*ctx->opaque_warned) {
             const wsgm_item_t *sec = wsgm_conf_item(ctx->opaque_file,
                                                     ctx->opaque_item);
 
@@ -1055,6 +1058,7 @@ static void wsgm_model_directive(wsgm_model_t *m, wsgm_file_t *f, int item,
                          "URL' at server or <VirtualHost> level instead",
                          sec->name, *sec->args ? " " : "", sec->args,
                          sec->line);
+            *ctx->opaque_warned = 1;
         }
         return;
     }
@@ -1185,6 +1189,7 @@ static void wsgm_model_walk(wsgm_model_t *m, wsgm_file_t *f, int from, int to,
                     sub.opaque = it->name;
                     sub.opaque_item = i;
                     sub.opaque_file = f;
+                    sub.opaque_warned = apr_pcalloc(m->p, sizeof(int));
                 }
                 else {
                     APR_ARRAY_PUSH(h->locs, wsgm_loc_t *) = l;
@@ -1198,6 +1203,7 @@ static void wsgm_model_walk(wsgm_model_t *m, wsgm_file_t *f, int from, int to,
                 sub.opaque = it->name;
                 sub.opaque_item = i;
                 sub.opaque_file = f;
+                sub.opaque_warned = apr_pcalloc(m->p, sizeof(int));
             }
             if (end > i) {
                 wsgm_model_walk(m, f, i + 1, end, &sub);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
@@ -23,6 +24,7 @@ struct wsgm_msgs_t {
     apr_pool_t         *p;
     apr_array_header_t *msgs;       /* wsgm_msg_t */
     apr_array_header_t *files;      /* const char *, rank = index */
+    apr_hash_t         *seen;       /* "level|line|file|text" -> "" */
     int                 seq;
     int                 counts[WSGM_MSG_HINT + 1];
 };
@@ -34,6 +36,7 @@ wsgm_msgs_t *wsgm_msg_create(apr_pool_t *p)
     ms->p = p;
     ms->msgs = apr_array_make(p, 16, sizeof(wsgm_msg_t));
     ms->files = apr_array_make(p, 4, sizeof(const char *));
+    ms->seen = apr_hash_make(p);
     return ms;
 }
 
@@ -58,23 +61,20 @@ void wsgm_msg_add(wsgm_msgs_t *ms, wsgm_msg_level_e level, const char *file,
 {
     wsgm_msg_t *m;
     va_list ap;
-    int i;
 
     va_start(ap, fmt);
     {
         const char *text = apr_pvsprintf(ms->p, fmt, ap);
 
         /* the same message for the same place once only */
-        for (i = 0; i < ms->msgs->nelts; ++i) {
-            const wsgm_msg_t *o = &APR_ARRAY_IDX(ms->msgs, i, wsgm_msg_t);
+        const char *key = apr_psprintf(ms->p, "%d|%d|%s|%s", (int)level, line,
+                                       file ? file : "", text);
 
-            if (o->level == level && o->line == line && !strcmp(o->text, text)
-                && ((o->file == NULL && file == NULL)
-                    || (o->file && file && !strcmp(o->file, file)))) {
-                va_end(ap);
-                return;
-            }
+        if (apr_hash_get(ms->seen, key, APR_HASH_KEY_STRING)) {
+            va_end(ap);
+            return;
         }
+        apr_hash_set(ms->seen, key, APR_HASH_KEY_STRING, "");
         m = &APR_ARRAY_PUSH(ms->msgs, wsgm_msg_t);
         m->text = text;
     }

@@ -1,9 +1,9 @@
 /*
  * ws-gateway-migrate: recipes to WSGatewayPass. See wsgm_recipe.h.
  *
- * Order of this file: types, small helpers, probes, evaluation helpers,
- * the backend functions of a candidate, proposals, verification,
- * acceptance and messages, the run loop, edits and hints.
+ * Order of this file: types, small helpers, the backend functions of a
+ * candidate, proposals, acceptance and messages, the run loop, edits and
+ * hints. Whether a proposal keeps behaviour is wsgm_verify.c's business.
  */
 #include <string.h>
 
@@ -14,74 +14,29 @@
 #include "wsgm_edit.h"
 #include "wsgm_recipe.h"
 #include "wsgm_sim.h"
+#include "wsgm_verify.h"
 
-/* Probe kinds: how a probe path relates to the literal it came from. */
-enum {
-    WSGM_PK_SEG = 0,    /* the path itself, or with a trailing slash */
-    WSGM_PK_DEEP,       /* below it: PATH/x, PATH/x/y */
-    WSGM_PK_LOOSE,      /* PATHx: same prefix, not a segment boundary */
-    WSGM_PK_UNANCH      /* the literal elsewhere in the path (/zz/PATH) */
-};
-
-#define WSGM_RECIPE_MAX_LEAVES 512
-
-typedef struct wsgm_probe_t {
-    const char *uri;
-    int         kind;
-} wsgm_probe_t;
-
-/* A backend mapping: origin + base path, as WSGatewayPass appends rest. */
-typedef struct wsgm_fn_t {
-    const char *scheme;     /* as written ("ws", "http", ...) */
-    const char *authority;  /* as written */
-    const char *origin;     /* normalised "host:port" */
-    int         tls;
-    const char *base;       /* "" or starting with '/' */
-} wsgm_fn_t;
-
-/* One proposed WSGatewayPass line. */
-typedef struct wsgm_prop_t {
-    const char         *label;      /* for debugging: "A" collapse, "B" */
-    int                 host, loc;
-    const char         *path;       /* normalised PATH */
-    const char         *args;       /* argument text of the new line */
-    wsgm_gw_t          *gw;         /* its model, registered on acceptance */
-    apr_array_header_t *remove;     /* int: directive ids it replaces */
-    /* verification */
-    const char         *fail;
-    apr_array_header_t *notes;      /* const char * */
-    apr_array_header_t *warns;      /* const char * */
-    int                 upgraded, missed_case, missed_ff, shallow;
-} wsgm_prop_t;
-
-typedef struct wsgm_rc_t {
-    apr_pool_t         *p;          /* results */
-    apr_pool_t         *tmp;        /* cleared often */
-    wsgm_model_t       *m;
+/* One run over a model: the checker's state plus what the run decided. */
+typedef struct wsgm_recipe_ctx_t {
+    wsgm_verify_t       v;          /* first: the checks see only this */
     wsgm_msgs_t        *msgs;
     wsgm_recipe_out_t  *out;
-    int                 norig;      /* directives in the files */
-    int                 cap;        /* size of the view arrays */
-    wsgm_view_t         I, N;       /* intended old, current new */
-    wsgm_view_t         A;          /* the old configuration as it was */
-    apr_array_header_t **probes;    /* per host: wsgm_probe_t */
-    signed char        *assign;
     unsigned char      *said;       /* by id: explanation printed */
     unsigned char      *removed;    /* by id */
-    apr_array_header_t *accepted;   /* wsgm_prop_t * */
-} wsgm_rc_t;
+    apr_array_header_t *accepted;   /* wsgm_verify_prop_t * */
+} wsgm_recipe_ctx_t;
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                               */
 
-static wsgm_dir_t *wsgm_recipe_dir(const wsgm_rc_t *rc, int id)
+static wsgm_dir_t *wsgm_recipe_dir(const wsgm_recipe_ctx_t *rc, int id)
 {
-    return APR_ARRAY_IDX(rc->m->dirs, id, wsgm_dir_t *);
+    return APR_ARRAY_IDX(rc->v.m->dirs, id, wsgm_dir_t *);
 }
 
-static wsgm_host_t *wsgm_recipe_host(const wsgm_rc_t *rc, int i)
+static wsgm_host_t *wsgm_recipe_host(const wsgm_recipe_ctx_t *rc, int i)
 {
-    return APR_ARRAY_IDX(rc->m->hosts, i, wsgm_host_t *);
+    return APR_ARRAY_IDX(rc->v.m->hosts, i, wsgm_host_t *);
 }
 
 static const wsgm_item_t *wsgm_recipe_item(const wsgm_dir_t *d)
@@ -97,6 +52,17 @@ static int wsgm_recipe_line(const wsgm_dir_t *d)
 static const char *wsgm_recipe_file(const wsgm_dir_t *d)
 {
     return d->at.file->display;
+}
+
+/* The <Location> path of a directive, or NULL at server level. */
+static const char *wsgm_recipe_loc_path(const wsgm_recipe_ctx_t *rc,
+                                        const wsgm_dir_t *d)
+{
+    if (d->loc < 0) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(wsgm_recipe_host(rc, d->host)->locs, d->loc,
+                         wsgm_loc_t *)->path;
 }
 
 static void wsgm_recipe_push(apr_array_header_t *a, const char *s)
@@ -145,13 +111,14 @@ static const char *wsgm_recipe_quote(apr_pool_t *p, const char *s)
     return out;
 }
 
-static const char *wsgm_recipe_fn_url(apr_pool_t *p, const wsgm_fn_t *f,
+static const char *wsgm_recipe_fn_url(apr_pool_t *p, const wsgm_verify_fn_t *f,
                                       int want_ws, int keep)
 {
     const char *scheme = f->scheme;
 
     if (!keep) {
-        scheme = want_ws ? (f->tls ? "wss" : "ws") : (f->tls ? "https" : "http");
+        scheme = want_ws ? (f->tls ? "wss" : "ws")
+                         : (f->tls ? "https" : "http");
     }
     return apr_pstrcat(p, scheme, "://", f->authority,
                        *f->base ? f->base : "/", NULL);
@@ -162,169 +129,24 @@ static int wsgm_recipe_same_base(const char *a, const char *b)
     return !strcmp(*a ? a : "/", *b ? b : "/");
 }
 
-static int wsgm_recipe_same_fn(const wsgm_fn_t *a, const wsgm_fn_t *b)
+static int wsgm_recipe_same_fn(const wsgm_verify_fn_t *a,
+                               const wsgm_verify_fn_t *b)
 {
     return a->tls == b->tls && !strcmp(a->origin, b->origin)
         && wsgm_recipe_same_base(a->base, b->base);
 }
 
 /* ------------------------------------------------------------------ */
-/* Probes                                                                */
-
-static void wsgm_recipe_probe(apr_pool_t *p, apr_array_header_t *a,
-                              const char *uri, int kind)
-{
-    int i;
-
-    if (!strncmp(uri, "/zz", 3)) {
-        kind = WSGM_PK_UNANCH;
-    }
-    for (i = 0; i < a->nelts; ++i) {
-        if (!strcmp(APR_ARRAY_IDX(a, i, wsgm_probe_t).uri, uri)) {
-            return;
-        }
-    }
-    APR_ARRAY_PUSH(a, wsgm_probe_t).uri = apr_pstrdup(p, uri);
-    APR_ARRAY_IDX(a, a->nelts - 1, wsgm_probe_t).kind = kind;
-}
-
-static void wsgm_recipe_probes_for(apr_pool_t *p, apr_array_header_t *a,
-                                   const char *lit)
-{
-    const char *b = wsgw_map_normalize(p, lit);
-
-    if (b == NULL) {
-        return;
-    }
-    wsgm_recipe_probe(p, a, b, WSGM_PK_SEG);
-    if (strcmp(b, "/")) {
-        wsgm_recipe_probe(p, a, apr_pstrcat(p, b, "/", NULL), WSGM_PK_SEG);
-        wsgm_recipe_probe(p, a, apr_pstrcat(p, b, "/x", NULL), WSGM_PK_DEEP);
-        wsgm_recipe_probe(p, a, apr_pstrcat(p, b, "/x/y", NULL),
-                          WSGM_PK_DEEP);
-        wsgm_recipe_probe(p, a, apr_pstrcat(p, b, "x", NULL), WSGM_PK_LOOSE);
-        wsgm_recipe_probe(p, a, apr_pstrcat(p, b, "x/y", NULL),
-                          WSGM_PK_LOOSE);
-    }
-    else {
-        wsgm_recipe_probe(p, a, "/x", WSGM_PK_DEEP);
-        wsgm_recipe_probe(p, a, "/x/y", WSGM_PK_DEEP);
-    }
-}
-
-static void wsgm_recipe_make_probes(wsgm_rc_t *rc)
-{
-    const wsgm_host_t *main_h = wsgm_recipe_host(rc, 0);
-    int h, i;
-
-    rc->probes = apr_pcalloc(rc->p, sizeof(apr_array_header_t *)
-                                    * (apr_size_t)rc->m->hosts->nelts);
-    for (h = 0; h < rc->m->hosts->nelts; ++h) {
-        const wsgm_host_t *hh = wsgm_recipe_host(rc, h);
-        apr_array_header_t *a = apr_array_make(rc->p, 32,
-                                               sizeof(wsgm_probe_t));
-
-        wsgm_recipe_probes_for(rc->p, a, "/");
-        wsgm_recipe_probe(rc->p, a, "/qq", WSGM_PK_DEEP);
-        wsgm_recipe_probe(rc->p, a, "/qq/y", WSGM_PK_DEEP);
-        for (i = 0; i < hh->paths->nelts; ++i) {
-            wsgm_recipe_probes_for(rc->p, a,
-                                   APR_ARRAY_IDX(hh->paths, i, const char *));
-        }
-        if (h > 0) {
-            for (i = 0; i < main_h->paths->nelts; ++i) {
-                wsgm_recipe_probes_for(rc->p, a,
-                                       APR_ARRAY_IDX(main_h->paths, i,
-                                                     const char *));
-            }
-        }
-        rc->probes[h] = a;
-    }
-}
-
-/* ------------------------------------------------------------------ */
-/* Evaluation helpers                                                    */
-
-/* All outcomes of one request over every truth assignment (max 64). */
-static apr_array_header_t *wsgm_recipe_outcomes(wsgm_rc_t *rc,
-                                                const wsgm_view_t *v, int host,
-                                                wsgm_cls_e cls,
-                                                const char *uri)
-{
-    apr_array_header_t *res = apr_array_make(rc->tmp, 2, sizeof(wsgm_out_t));
-    apr_array_header_t *stack = apr_array_make(rc->tmp, 4, sizeof(int));
-    int leaves = 0;
-
-    for (;;) {
-        wsgm_out_t o;
-        int need = -1;
-
-        if (wsgm_sim_eval(rc->tmp, rc->m, v, host, cls, uri, rc->assign,
-                          &need, &o)) {
-            rc->assign[need] = 0;
-            APR_ARRAY_PUSH(stack, int) = need;
-            continue;
-        }
-        APR_ARRAY_PUSH(res, wsgm_out_t) = o;
-        if (++leaves > 64) {
-            break;
-        }
-        while (stack->nelts
-               && rc->assign[APR_ARRAY_IDX(stack, stack->nelts - 1, int)]
-                  == 1) {
-            rc->assign[APR_ARRAY_IDX(stack, stack->nelts - 1, int)] = -1;
-            --stack->nelts;
-        }
-        if (stack->nelts == 0) {
-            break;
-        }
-        rc->assign[APR_ARRAY_IDX(stack, stack->nelts - 1, int)] = 1;
-    }
-    while (stack->nelts) {
-        rc->assign[APR_ARRAY_IDX(stack, --stack->nelts, int)] = -1;
-    }
-    return res;
-}
-
-/* The single outcome of a request, or NULL when it depends on unknowns. */
-static const wsgm_out_t *wsgm_recipe_outcome(wsgm_rc_t *rc,
-                                             const wsgm_view_t *v, int host,
-                                             wsgm_cls_e cls, const char *uri)
-{
-    apr_array_header_t *a = wsgm_recipe_outcomes(rc, v, host, cls, uri);
-    int i;
-
-    for (i = 1; i < a->nelts; ++i) {
-        if (!wsgm_sim_same(&APR_ARRAY_IDX(a, 0, wsgm_out_t),
-                           &APR_ARRAY_IDX(a, i, wsgm_out_t))) {
-            return NULL;
-        }
-    }
-    return &APR_ARRAY_IDX(a, 0, wsgm_out_t);
-}
-
-/* A view with only directive @a id, meant as written by its author. */
-static wsgm_view_t wsgm_recipe_only(wsgm_rc_t *rc, int id)
-{
-    wsgm_view_t v;
-
-    v.n = rc->cap;
-    v.active = apr_pcalloc(rc->tmp, (apr_size_t)rc->cap);
-    v.active[id] = 1;
-    v.intended = 1;
-    return v;
-}
-
-/* ------------------------------------------------------------------ */
 /* What a candidate stands for                                           */
 
 /* The PATH a directive maps (normalised), or NULL. */
-static const char *wsgm_recipe_path_of(wsgm_rc_t *rc, const wsgm_dir_t *d)
+static const char *wsgm_recipe_path_of(wsgm_recipe_ctx_t *rc,
+                                       const wsgm_dir_t *d)
 {
     const wsgm_host_t *h = wsgm_recipe_host(rc, d->host);
 
     if (d->loc >= 0) {
-        return wsgw_map_normalize(rc->p, APR_ARRAY_IDX(h->locs, d->loc,
+        return wsgw_map_normalize(rc->v.p, APR_ARRAY_IDX(h->locs, d->loc,
                                                        wsgm_loc_t *)->path);
     }
     switch (d->kind) {
@@ -335,12 +157,13 @@ static const char *wsgm_recipe_path_of(wsgm_rc_t *rc, const wsgm_dir_t *d)
         if (r->sem[1].negate) {
             return NULL;
         }
-        return wsgw_map_normalize(rc->p, lit[0] == '/'
-                                         ? lit
-                                         : apr_pstrcat(rc->p, "/", lit, NULL));
+        if (lit[0] != '/') {
+            lit = apr_pstrcat(rc->v.p, "/", lit, NULL);
+        }
+        return wsgw_map_normalize(rc->v.p, lit);
     }
     case WSGM_D_PP:
-        return wsgw_map_normalize(rc->p, ((const wsgm_pp_t *)d)->path);
+        return wsgw_map_normalize(rc->v.p, ((const wsgm_pp_t *)d)->path);
     case WSGM_D_GW:
         return ((const wsgm_gw_t *)d)->path;
     default:
@@ -349,8 +172,8 @@ static const char *wsgm_recipe_path_of(wsgm_rc_t *rc, const wsgm_dir_t *d)
 }
 
 /* Scheme and authority as written in a directive's target. */
-static int wsgm_recipe_written(wsgm_rc_t *rc, const wsgm_dir_t *d,
-                               wsgm_fn_t *f)
+static int wsgm_recipe_written(wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d,
+                               wsgm_verify_fn_t *f)
 {
     wsgm_url_t u;
     const char *text = NULL, *alt = NULL;
@@ -366,8 +189,8 @@ static int wsgm_recipe_written(wsgm_rc_t *rc, const wsgm_dir_t *d,
     else {
         return -1;
     }
-    if ((text == NULL || wsgm_url_parse(rc->p, text, &u) != 0)
-        && (alt == NULL || wsgm_url_parse(rc->p, alt, &u) != 0)) {
+    if ((text == NULL || wsgm_url_parse(rc->v.p, text, &u) != 0)
+        && (alt == NULL || wsgm_url_parse(rc->v.p, alt, &u) != 0)) {
         return -1;
     }
     {
@@ -375,15 +198,16 @@ static int wsgm_recipe_written(wsgm_rc_t *rc, const wsgm_dir_t *d,
         const char *a = u.authority, *c;
 
         for (c = a; *c; ++c) {
-            if ((c[0] == '%' && c[1] == '{') || (c[0] == '$' && apr_isdigit(c[1]))) {
+            if ((c[0] == '%' && c[1] == '{')
+                || (c[0] == '$' && apr_isdigit(c[1]))) {
                 break;
             }
         }
-        if (c == a || strpbrk(apr_pstrmemdup(rc->p, a, (apr_size_t)(c - a)),
+        if (c == a || strpbrk(apr_pstrmemdup(rc->v.p, a, (apr_size_t)(c - a)),
                               "%") != NULL) {
             return -1;  /* the host depends on the request */
         }
-        f->authority = apr_pstrmemdup(rc->p, a, (apr_size_t)(c - a));
+        f->authority = apr_pstrmemdup(rc->v.p, a, (apr_size_t)(c - a));
     }
     f->scheme = u.scheme_raw;
     return 0;
@@ -394,7 +218,7 @@ static int wsgm_recipe_written(wsgm_rc_t *rc, const wsgm_dir_t *d,
  * the base B such that WSGatewayPass PATH scheme://authority/B sends
  * @a uri to o->path. Returns NULL (with *why) when there is none.
  */
-static const char *wsgm_recipe_base(wsgm_rc_t *rc, const char *path,
+static const char *wsgm_recipe_base(wsgm_recipe_ctx_t *rc, const char *path,
                                     const char *uri, const wsgm_out_t *o,
                                     const char **why)
 {
@@ -408,34 +232,34 @@ static const char *wsgm_recipe_base(wsgm_rc_t *rc, const char *path,
         return NULL;
     }
     if (rl && tl >= rl && !strcmp(o->path + tl - rl, rest)) {
-        return apr_pstrmemdup(rc->p, o->path, tl - rl);
+        return apr_pstrmemdup(rc->v.p, o->path, tl - rl);
     }
     if (!strcmp(uri, path)) {
-        return apr_pstrdup(rc->p, o->path);
+        return apr_pstrdup(rc->v.p, o->path);
     }
     if (rl && tl + 1 >= rl && rest[0] == '/' && tl >= rl - 1
         && !strcmp(o->path + tl - (rl - 1), rest + 1)
         && (tl == rl - 1 || o->path[tl - rl] != '/')) {
-        *why = apr_psprintf(rc->p, "the target joins the rest of the path "
-                            "without a '/' (%s becomes %s), which WSGatewayPass "
-                            "cannot reproduce", uri, o->path);
+        *why = apr_psprintf(rc->v.p, "the target joins the rest of the path "
+                            "without a '/' (%s becomes %s), which "
+                            "WSGatewayPass cannot reproduce", uri, o->path);
         return NULL;
     }
-    *why = apr_psprintf(rc->p, "the backend path (%s for %s) is not the "
+    *why = apr_psprintf(rc->v.p, "the backend path (%s for %s) is not the "
                         "request path appended to a fixed prefix", o->path,
                         uri);
     return NULL;
 }
 
 /* The WebSocket backend function of candidate @a d. */
-static const char *wsgm_recipe_wfn(wsgm_rc_t *rc, const wsgm_dir_t *d,
-                                   const char *path, wsgm_fn_t *fn)
+static const char *wsgm_recipe_wfn(wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d,
+                                   const char *path, wsgm_verify_fn_t *fn)
 {
-    wsgm_view_t v = wsgm_recipe_only(rc, d->id);
-    const char *u1 = strcmp(path, "/") ? apr_pstrcat(rc->p, path, "/x/y", NULL)
-                                       : "/x/y";
+    wsgm_view_t v = wsgm_verify_only(&rc->v, d->id);
+    const char *u1 = strcmp(path, "/")
+                     ? apr_pstrcat(rc->v.p, path, "/x/y", NULL) : "/x/y";
     const char *uri = u1, *why = NULL;
-    const wsgm_out_t *o = wsgm_recipe_outcome(rc, &v, d->host, WSGM_CLS_W1,
+    const wsgm_out_t *o = wsgm_verify_outcome(&rc->v, &v, d->host, WSGM_CLS_W1,
                                               u1);
 
     if (o == NULL) {
@@ -443,14 +267,14 @@ static const char *wsgm_recipe_wfn(wsgm_rc_t *rc, const wsgm_dir_t *d,
     }
     if (o->kind == WSGM_OUT_LOCAL) {
         uri = path;
-        o = wsgm_recipe_outcome(rc, &v, d->host, WSGM_CLS_W1, path);
+        o = wsgm_verify_outcome(&rc->v, &v, d->host, WSGM_CLS_W1, path);
         if (o == NULL) {
             return "where it sends requests depends on other conditions";
         }
     }
     if (o->kind != WSGM_OUT_TUNNEL && o->kind != WSGM_OUT_NOUP) {
         return o->kind == WSGM_OUT_LOCAL
-               ? apr_psprintf(rc->p, "its pattern matches neither %s nor %s",
+               ? apr_psprintf(rc->v.p, "its pattern matches neither %s nor %s",
                               path, u1)
                : "its target depends on the request in a way WSGatewayPass "
                  "cannot express (a variable or back-reference outside the "
@@ -459,14 +283,14 @@ static const char *wsgm_recipe_wfn(wsgm_rc_t *rc, const wsgm_dir_t *d,
     if (wsgm_recipe_written(rc, d, fn) != 0) {
         return "its backend host depends on the request";
     }
-    fn->origin = apr_pstrdup(rc->p, o->origin);
+    fn->origin = apr_pstrdup(rc->v.p, o->origin);
     fn->tls = o->tls;
     fn->base = wsgm_recipe_base(rc, path, uri, o, &why);
     return fn->base ? NULL : why;
 }
 
 /* Can directive @a d be removed as part of a recipe? */
-static int wsgm_recipe_removable(wsgm_rc_t *rc, const wsgm_dir_t *d)
+static int wsgm_recipe_removable(wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d)
 {
     int i;
 
@@ -499,7 +323,7 @@ static int wsgm_recipe_removable(wsgm_rc_t *rc, const wsgm_dir_t *d)
 }
 
 /* Is @a d a directive that carries WebSocket handshakes to a backend? */
-static int wsgm_recipe_is_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
+static int wsgm_recipe_is_candidate(wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d)
 {
     if (d->kind == WSGM_D_PP) {
         const wsgm_pp_t *pp = (const wsgm_pp_t *)d;
@@ -512,21 +336,24 @@ static int wsgm_recipe_is_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
         wsgm_url_t u;
 
         if (!r->f_proxy || r->nosub || r->refused
-            || wsgm_url_parse(rc->tmp, r->sem[1].subst, &u) != 0
+            || wsgm_url_parse(rc->v.tmp, r->sem[1].subst, &u) != 0
             || !u.known) {
             return 0;
         }
         if (u.ws) {
             return 1;
         }
-        return wsgm_sim_conds_accept(rc->tmp, rc->m, r, 1, WSGM_CLS_W1) != 0
-            && wsgm_sim_conds_accept(rc->tmp, rc->m, r, 1, WSGM_CLS_H) == 0;
+        return wsgm_sim_conds_accept(rc->v.tmp, rc->v.m, r, 1,
+                                     WSGM_CLS_W1) != 0
+            && wsgm_sim_conds_accept(rc->v.tmp, rc->v.m, r, 1,
+                                     WSGM_CLS_H) == 0;
     }
     return 0;
 }
 
 /* Reasons that rule a candidate out before any modelling. */
-static const char *wsgm_recipe_precheck(wsgm_rc_t *rc, const wsgm_dir_t *d)
+static const char *wsgm_recipe_precheck(wsgm_recipe_ctx_t *rc,
+                                        const wsgm_dir_t *d)
 {
     const wsgm_host_t *h = wsgm_recipe_host(rc, d->host);
     const wsgm_host_t *main_h = wsgm_recipe_host(rc, 0);
@@ -535,7 +362,7 @@ static const char *wsgm_recipe_precheck(wsgm_rc_t *rc, const wsgm_dir_t *d)
     if (h->proxy_requests || main_h->proxy_requests) {
         const wsgm_host_t *ph = h->proxy_requests ? h : main_h;
 
-        return apr_psprintf(rc->p, "'ProxyRequests On' (%s:%d) makes this "
+        return apr_psprintf(rc->v.p, "'ProxyRequests On' (%s:%d) makes this "
                             "server a forward proxy too; WSGatewayPass cannot "
                             "be proven equivalent there",
                             ph->proxy_requests_at.file->display,
@@ -547,7 +374,7 @@ static const char *wsgm_recipe_precheck(wsgm_rc_t *rc, const wsgm_dir_t *d)
         int engine;
 
         if (r->unprovable) {
-            return apr_psprintf(rc->p, "the [%s] flag has no WSGatewayPass "
+            return apr_psprintf(rc->v.p, "the [%s] flag has no WSGatewayPass "
                                 "equivalent", r->unprovable);
         }
         if (d->loc >= 0) {
@@ -567,7 +394,7 @@ static const char *wsgm_recipe_precheck(wsgm_rc_t *rc, const wsgm_dir_t *d)
             if (c->sem[1].test == WSGM_TEST_OTHER
                 || c->sem[1].ptype == WSGM_PT_OTHER
                 || (c->sem[1].ptype == WSGM_PT_REGEX && !c->sem[1].re.ok)) {
-                return apr_psprintf(rc->p, "the extra condition at line %d "
+                return apr_psprintf(rc->v.p, "the extra condition at line %d "
                                     "('%s') has no WSGatewayPass equivalent",
                                     wsgm_conf_item(c->at.file,
                                                    c->at.item)->line,
@@ -575,7 +402,7 @@ static const char *wsgm_recipe_precheck(wsgm_rc_t *rc, const wsgm_dir_t *d)
             }
         }
         if (d->loc < 0 && !r->sem[1].re.ok) {
-            return apr_psprintf(rc->p, "the pattern '%s' uses regular "
+            return apr_psprintf(rc->v.p, "the pattern '%s' uses regular "
                                 "expression features this tool does not "
                                 "evaluate", r->sem[1].pattern);
         }
@@ -584,8 +411,8 @@ static const char *wsgm_recipe_precheck(wsgm_rc_t *rc, const wsgm_dir_t *d)
         const wsgm_pp_t *pp = (const wsgm_pp_t *)d;
 
         if (pp->opaque) {
-            return apr_psprintf(rc->p, "'%s' has no WSGatewayPass equivalent",
-                                pp->opaque);
+            return apr_psprintf(rc->v.p, "'%s' has no WSGatewayPass "
+                                "equivalent", pp->opaque);
         }
     }
     return NULL;
@@ -595,22 +422,25 @@ static const char *wsgm_recipe_precheck(wsgm_rc_t *rc, const wsgm_dir_t *d)
 /* Proposals                                                             */
 
 /* The string mod_ws_gateway registers with ProxyPassReverse for @a f. */
-static const char *wsgm_recipe_reverse(apr_pool_t *p, const wsgm_fn_t *f)
+static const char *wsgm_recipe_reverse(apr_pool_t *p,
+                                       const wsgm_verify_fn_t *f)
 {
     return apr_pstrcat(p, f->tls ? "https" : "http", "://", f->origin,
                        *f->base ? f->base : "/", NULL);
 }
 
 /* ProxyPassReverse lines the new line makes redundant. */
-static void wsgm_recipe_add_pprs(wsgm_rc_t *rc, wsgm_prop_t *pr,
-                                 const wsgm_fn_t *w, const wsgm_fn_t *hfn)
+static void wsgm_recipe_add_pprs(wsgm_recipe_ctx_t *rc,
+                                 wsgm_verify_prop_t *pr,
+                                 const wsgm_verify_fn_t *w,
+                                 const wsgm_verify_fn_t *hfn)
 {
     const wsgm_host_t *h = wsgm_recipe_host(rc, pr->host);
     const char *fake = pr->loc >= 0 ? NULL
-                       : strcmp(pr->path, "/") ? apr_pstrcat(rc->p, pr->path,
+                       : strcmp(pr->path, "/") ? apr_pstrcat(rc->v.p, pr->path,
                                                              "/", NULL)
                        : "/";
-    const char *real = wsgm_recipe_reverse(rc->p, hfn);
+    const char *real = wsgm_recipe_reverse(rc->v.p, hfn);
     int i;
 
     for (i = 0; i < h->ppr->nelts; ++i) {
@@ -620,7 +450,7 @@ static void wsgm_recipe_add_pprs(wsgm_rc_t *rc, wsgm_prop_t *pr,
         if (r->d.loc != pr->loc || rc->removed[r->d.id] || !r->url_ok) {
             continue;
         }
-        np = wsgw_map_normalize(rc->p, r->path);
+        np = wsgw_map_normalize(rc->v.p, r->path);
         if (r->url.ws && r->url.tls == w->tls
             && !strcmp(r->url.origin, w->origin) && np
             && !strcmp(np, pr->path)) {
@@ -634,38 +464,93 @@ static void wsgm_recipe_add_pprs(wsgm_rc_t *rc, wsgm_prop_t *pr,
     }
 }
 
-static wsgm_prop_t *wsgm_recipe_prop(wsgm_rc_t *rc, const char *label,
-                                     const wsgm_dir_t *d, const char *path,
-                                     const wsgm_fn_t *w, const wsgm_fn_t *hfn,
-                                     int keep_scheme, const char *params)
+/*
+ * Did the old configuration proxy requests for exactly @a path (not only
+ * below it)? When it did not, a backend base with or without a trailing
+ * slash maps everything it did proxy the same way.
+ */
+static int wsgm_recipe_bare_covered(wsgm_recipe_ctx_t *rc, int host,
+                                    const char *path)
 {
-    wsgm_prop_t *pr = apr_pcalloc(rc->p, sizeof(*pr));
-    wsgm_gw_t *g = apr_pcalloc(rc->p, sizeof(*g));
-    const char *url = wsgm_recipe_fn_url(rc->p, w, 1, keep_scheme);
-    const char *args;
+    static const wsgm_cls_e cls[] = { WSGM_CLS_W1, WSGM_CLS_H };
+    int c, i;
 
-    pr->label = label;
+    for (c = 0; c < 2; ++c) {
+        apr_array_header_t *o = wsgm_verify_outcomes(&rc->v, &rc->v.I, host,
+                                                     cls[c], path);
+
+        for (i = 0; i < o->nelts; ++i) {
+            if (APR_ARRAY_IDX(o, i, wsgm_out_t).kind != WSGM_OUT_LOCAL) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* @a f with a trailing slash on its base. */
+static wsgm_verify_fn_t *wsgm_recipe_slashed(apr_pool_t *p,
+                                             const wsgm_verify_fn_t *f)
+{
+    wsgm_verify_fn_t *g = apr_pmemdup(p, f, sizeof(*f));
+    apr_size_t n = strlen(f->base);
+
+    if (n == 0 || f->base[n - 1] != '/') {
+        g->base = apr_pstrcat(p, f->base, "/", NULL);
+    }
+    return g;
+}
+
+static wsgm_verify_prop_t *wsgm_recipe_prop(wsgm_recipe_ctx_t *rc,
+                                            const wsgm_dir_t *d,
+                                            const char *path,
+                                            const wsgm_verify_fn_t *w,
+                                            const wsgm_verify_fn_t *hfn,
+                                            const char *params)
+{
+    wsgm_verify_prop_t *pr = apr_pcalloc(rc->v.p, sizeof(*pr));
+    wsgm_gw_t *g = apr_pcalloc(rc->v.p, sizeof(*g));
+    const char *url, *args;
+
+    /* "/ws" and "/ws/" join the rest of the path alike; they differ for
+     * PATH itself only. Where the old lines did not proxy PATH itself,
+     * keep the slash: the new line then reads like the old one and its
+     * built-in ProxyPassReverse gets the usual "/ws/ -> http://b/ws/". */
+    if (d->loc < 0 && strcmp(path, "/")
+        && !wsgm_recipe_bare_covered(rc, d->host, path)) {
+        w = wsgm_recipe_slashed(rc->v.p, w);
+        if (hfn) {
+            hfn = wsgm_recipe_slashed(rc->v.p, hfn);
+        }
+    }
+    /* the handshake URL keeps the scheme as written (ws, wss, or http for
+     * ProxyPass ... upgrade=websocket): it names the same origin anyway */
+    url = wsgm_recipe_fn_url(rc->v.p, w, 1, 1);
+
+    pr->own_path = wsgm_recipe_path_of(rc, d);
     pr->host = d->host;
     pr->loc = d->loc;
     pr->path = path;
-    pr->remove = apr_array_make(rc->p, 4, sizeof(int));
-    pr->notes = apr_array_make(rc->p, 2, sizeof(const char *));
-    pr->warns = apr_array_make(rc->p, 2, sizeof(const char *));
-    args = d->loc >= 0 ? wsgm_recipe_quote(rc->p, url)
-                       : apr_pstrcat(rc->p, wsgm_recipe_quote(rc->p, path),
-                                     " ", wsgm_recipe_quote(rc->p, url), NULL);
+    pr->remove = apr_array_make(rc->v.p, 4, sizeof(int));
+    pr->notes = apr_array_make(rc->v.p, 2, sizeof(const char *));
+    pr->warns = apr_array_make(rc->v.p, 2, sizeof(const char *));
+    args = wsgm_recipe_quote(rc->v.p, url);
+    if (d->loc < 0) {
+        args = apr_pstrcat(rc->v.p, wsgm_recipe_quote(rc->v.p, path), " ",
+                           args, NULL);
+    }
     if (hfn && !wsgm_recipe_same_fn(w, hfn)) {
-        args = apr_pstrcat(rc->p, args, " ",
-                           wsgm_recipe_quote(rc->p,
-                                             apr_pstrcat(rc->p, "http=",
+        args = apr_pstrcat(rc->v.p, args, " ",
+                           wsgm_recipe_quote(rc->v.p,
+                                             apr_pstrcat(rc->v.p, "http=",
                                                          wsgm_recipe_fn_url(
-                                                             rc->p, hfn, 0,
+                                                             rc->v.p, hfn, 0,
                                                              0),
                                                          NULL)),
                            NULL);
     }
     if (params && *params) {
-        args = apr_pstrcat(rc->p, args, " ", params, NULL);
+        args = apr_pstrcat(rc->v.p, args, " ", params, NULL);
     }
     pr->args = args;
 
@@ -675,249 +560,15 @@ static wsgm_prop_t *wsgm_recipe_prop(wsgm_rc_t *rc, const char *label,
     g->d.is_new = 1;
     g->d.at = d->at;
     g->args = args;
-    if (wsgm_model_parse_gw(rc->m, g, args,
-                            d->loc >= 0
-                            ? APR_ARRAY_IDX(wsgm_recipe_host(rc, d->host)->locs,
-                                            d->loc, wsgm_loc_t *)->path
-                            : NULL) != 0) {
-        pr->fail = apr_psprintf(rc->p, "the line 'WSGatewayPass %s' would not "
-                                "parse", args);
+    if (wsgm_model_parse_gw(rc->v.m, g, args, wsgm_recipe_loc_path(rc, d))
+        != 0) {
+        pr->fail = apr_psprintf(rc->v.p, "the line 'WSGatewayPass %s' would "
+                                "not parse", args);
     }
     pr->gw = g;
     APR_ARRAY_PUSH(pr->remove, int) = d->id;
     wsgm_recipe_add_pprs(rc, pr, w, hfn ? hfn : w);
     return pr;
-}
-
-/* ------------------------------------------------------------------ */
-/* Verification                                                          */
-
-typedef struct wsgm_chk_t {
-    wsgm_rc_t        *rc;
-    wsgm_prop_t      *pr;
-    const wsgm_view_t *P;
-    int               host;
-    wsgm_cls_e        cls;
-    const wsgm_probe_t *probe;
-} wsgm_chk_t;
-
-/* Evaluate or report the variable to assign first (returns it, or -1). */
-#define WSGM_EVAL(view, c, out) do {                                        \
-        int need_ = -1;                                                     \
-        if (wsgm_sim_eval(ck->rc->tmp, ck->rc->m, (view), ck->host, (c),   \
-                          ck->probe->uri, ck->rc->assign, &need_, (out)))  \
-            return need_;                                                   \
-    } while (0)
-
-static const char *wsgm_recipe_collapse(apr_pool_t *p, const char *s)
-{
-    char *d = apr_pstrdup(p, s), *o = d;
-    const char *c;
-
-    for (c = s; *c; ++c) {
-        if (*c == '/' && c[1] == '/') {
-            continue;
-        }
-        *o++ = *c;
-    }
-    *o = '\0';
-    return d;
-}
-
-static int wsgm_recipe_proxied(const wsgm_out_t *o)
-{
-    return o->kind == WSGM_OUT_TUNNEL || o->kind == WSGM_OUT_HTTP
-        || o->kind == WSGM_OUT_NOUP;
-}
-
-/*
- * One assignment of one probe: -1 when judged (a failure is recorded in
- * the proposal), else a variable to assign.
- */
-static int wsgm_recipe_leaf(wsgm_chk_t *ck)
-{
-    wsgm_rc_t *rc = ck->rc;
-    wsgm_prop_t *pr = ck->pr;
-    wsgm_out_t I, N, P, I1, P1, IH;
-    const char *uri = ck->probe->uri;
-
-    WSGM_EVAL(&rc->I, ck->cls, &I);
-    WSGM_EVAL(&rc->N, ck->cls, &N);
-    WSGM_EVAL(ck->P, ck->cls, &P);
-    if (wsgm_sim_same(&P, &N) || wsgm_sim_same(&P, &I)) {
-        return -1;
-    }
-    /* a handshake that was forwarded without the upgrade is tunnelled */
-    if (WSGM_CLS_IS_WS(ck->cls) && I.kind == WSGM_OUT_NOUP
-        && P.kind == WSGM_OUT_TUNNEL && I.tls == P.tls
-        && !strcmp(I.origin, P.origin) && !strcmp(I.path, P.path)) {
-        if (ck->cls == WSGM_CLS_W1 && I.src >= 0) {
-            const wsgm_dir_t *sd = wsgm_recipe_dir(rc, I.src);
-
-            pr->upgraded = 1;
-            wsgm_recipe_push(pr->notes, apr_psprintf(rc->p,
-                "WebSocket handshakes that the %s at line %d forwarded to "
-                "%s://%s without the upgrade are now tunnelled",
-                wsgm_recipe_item(sd)->name, wsgm_recipe_item(sd)->line,
-                I.tls ? "https" : "http", I.origin));
-        }
-        return -1;
-    }
-    /* spellings of the handshake the old conditions missed */
-    if ((ck->cls == WSGM_CLS_W2 || ck->cls == WSGM_CLS_W3)
-        && (I.kind == WSGM_OUT_NOUP || I.kind == WSGM_OUT_LOCAL)) {
-        WSGM_EVAL(&rc->I, WSGM_CLS_W1, &I1);
-        WSGM_EVAL(ck->P, WSGM_CLS_W1, &P1);
-        if (wsgm_sim_same(&P, &P1) && wsgm_sim_same(&P1, &I1)) {
-            if (ck->cls == WSGM_CLS_W2) {
-                pr->missed_case = 1;
-            }
-            else {
-                pr->missed_ff = 1;
-            }
-            return -1;
-        }
-    }
-    /* the new PATH covers a path nothing proxied before */
-    if (I.kind == WSGM_OUT_LOCAL && wsgm_recipe_proxied(&P)
-        && P.src == pr->gw->d.id) {
-        WSGM_EVAL(&rc->I, WSGM_CLS_W1, &I1);
-        WSGM_EVAL(&rc->I, WSGM_CLS_H, &IH);
-        if (I1.kind == WSGM_OUT_LOCAL && IH.kind == WSGM_OUT_LOCAL) {
-            if (ck->probe->kind == WSGM_PK_SEG) {
-                pr->shallow = 1;
-            }
-            else {
-                wsgm_recipe_push(pr->warns, apr_psprintf(rc->p,
-                    "requests to %s and below, which this server answered "
-                    "itself, now go to the backend too (the old rules did "
-                    "not cover them)", uri));
-            }
-            return -1;
-        }
-    }
-    /* loose or unanchored patterns matched more than PATH */
-    if (P.kind == WSGM_OUT_LOCAL && wsgm_recipe_proxied(&I) && I.src >= 0
-        && wsgm_recipe_has(pr->remove, I.src)
-        && (ck->probe->kind == WSGM_PK_LOOSE
-            || ck->probe->kind == WSGM_PK_UNANCH)) {
-        wsgm_recipe_push(pr->warns, apr_psprintf(rc->p,
-            ck->probe->kind == WSGM_PK_LOOSE
-            ? "the old pattern also matched paths that merely begin with %s "
-              "(such as %s); WSGatewayPass %s matches whole path segments "
-              "only, so those are no longer proxied"
-            : "the old pattern was not anchored and also matched %s inside "
-              "longer paths (such as %s); WSGatewayPass matches at the start "
-              "of the path only, so those are no longer proxied",
-            pr->path, uri, pr->path));
-        return -1;
-    }
-    /* "//" in the old target */
-    if (wsgm_recipe_proxied(&I) && wsgm_recipe_proxied(&P)
-        && I.tls == P.tls && !strcmp(I.origin, P.origin)
-        && strstr(I.path, "//")
-        && !strcmp(wsgm_recipe_collapse(rc->tmp, I.path), P.path)
-        && (I.kind == P.kind
-            || (I.kind == WSGM_OUT_NOUP && P.kind == WSGM_OUT_TUNNEL))) {
-        wsgm_recipe_push(pr->warns, apr_psprintf(rc->p,
-            "the old target doubled a slash (%s became %s); the backend now "
-            "gets %s", uri, I.path, P.path));
-        return -1;
-    }
-    if (pr->fail == NULL) {
-        const wsgm_host_t *h = wsgm_recipe_host(rc, ck->host);
-
-        pr->fail = apr_psprintf(rc->p, "%s to %s%s would be %s instead of %s",
-                                wsgm_sim_class_name(ck->cls), uri,
-                                rc->m->hosts->nelts > 1
-                                ? apr_pstrcat(rc->p, " in the ", h->name,
-                                              NULL)
-                                : "",
-                                wsgm_sim_describe(rc->p, rc->m, &P),
-                                wsgm_sim_describe(rc->p, rc->m, &I));
-    }
-    return -1;
-}
-
-/* Judge a proposal: fills pr->fail, notes and warnings. */
-static void wsgm_recipe_verify(wsgm_rc_t *rc, wsgm_prop_t *pr)
-{
-    wsgm_view_t P;
-    wsgm_host_t *h = wsgm_recipe_host(rc, pr->host);
-    apr_array_header_t *list;
-    int i, hi, c, pi;
-
-    if (pr->fail) {
-        return;
-    }
-    /* the new line joins the model for the time of the check */
-    pr->gw->d.id = rc->m->dirs->nelts;
-    list = pr->loc >= 0 ? APR_ARRAY_IDX(h->locs, pr->loc, wsgm_loc_t *)->gw
-                        : h->gw;
-    APR_ARRAY_PUSH(list, wsgm_gw_t *) = pr->gw;
-
-    P.n = rc->cap;
-    P.intended = 0;
-    P.active = apr_pmemdup(rc->p, rc->N.active, (apr_size_t)rc->cap);
-    for (i = 0; i < pr->remove->nelts; ++i) {
-        P.active[APR_ARRAY_IDX(pr->remove, i, int)] = 0;
-    }
-    P.active[pr->gw->d.id] = 1;
-
-    for (hi = 0; hi < rc->m->hosts->nelts && !pr->fail; ++hi) {
-        apr_array_header_t *probes = rc->probes[hi];
-
-        if (pr->host != 0 && hi != pr->host) {
-            continue;   /* only the main server's lines reach other hosts */
-        }
-        for (pi = 0; pi < probes->nelts && !pr->fail; ++pi) {
-            for (c = 0; c < WSGM_NCLS && !pr->fail; ++c) {
-                wsgm_chk_t ck;
-                apr_array_header_t *stack;
-                int leaves = 0;
-
-                ck.rc = rc;
-                ck.pr = pr;
-                ck.P = &P;
-                ck.host = hi;
-                ck.cls = (wsgm_cls_e)c;
-                ck.probe = &APR_ARRAY_IDX(probes, pi, wsgm_probe_t);
-                apr_pool_clear(rc->tmp);
-                stack = apr_array_make(rc->tmp, 4, sizeof(int));
-                for (;;) {
-                    int need = wsgm_recipe_leaf(&ck);
-
-                    if (need >= 0) {
-                        rc->assign[need] = 0;
-                        APR_ARRAY_PUSH(stack, int) = need;
-                        continue;
-                    }
-                    if (pr->fail) {
-                        break;
-                    }
-                    if (++leaves > WSGM_RECIPE_MAX_LEAVES) {
-                        pr->fail = "too many conditions to follow";
-                        break;
-                    }
-                    while (stack->nelts
-                           && rc->assign[APR_ARRAY_IDX(stack, stack->nelts - 1,
-                                                       int)] == 1) {
-                        rc->assign[APR_ARRAY_IDX(stack, stack->nelts - 1,
-                                                 int)] = -1;
-                        --stack->nelts;
-                    }
-                    if (stack->nelts == 0) {
-                        break;
-                    }
-                    rc->assign[APR_ARRAY_IDX(stack, stack->nelts - 1, int)] = 1;
-                }
-                while (stack->nelts) {
-                    rc->assign[APR_ARRAY_IDX(stack, --stack->nelts, int)] = -1;
-                }
-            }
-        }
-    }
-    --list->nelts;
 }
 
 /* ------------------------------------------------------------------ */
@@ -944,13 +595,14 @@ static const char *wsgm_recipe_describe_dir(apr_pool_t *p,
     return apr_psprintf(p, "%s (%slines %d-%d)", what, file, l1, l2);
 }
 
-static int wsgm_recipe_cmp_dir(const wsgm_rc_t *rc, const wsgm_dir_t *a,
+static int wsgm_recipe_cmp_dir(const wsgm_recipe_ctx_t *rc,
+                               const wsgm_dir_t *a,
                                const wsgm_dir_t *b)
 {
     int fa = 0, fb = 0, i;
 
-    for (i = 0; i < rc->m->files->nelts; ++i) {
-        const wsgm_file_t *f = APR_ARRAY_IDX(rc->m->files, i, wsgm_file_t *);
+    for (i = 0; i < rc->v.m->files->nelts; ++i) {
+        const wsgm_file_t *f = APR_ARRAY_IDX(rc->v.m->files, i, wsgm_file_t *);
 
         if (f == a->at.file) {
             fa = i;
@@ -966,7 +618,7 @@ static int wsgm_recipe_cmp_dir(const wsgm_rc_t *rc, const wsgm_dir_t *a,
 }
 
 /* Explanations of broken variants among the replaced lines. */
-static void wsgm_recipe_explain(wsgm_rc_t *rc, const wsgm_dir_t *d,
+static void wsgm_recipe_explain(wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d,
                                 const char *tail)
 {
     int i;
@@ -996,7 +648,7 @@ static void wsgm_recipe_explain(wsgm_rc_t *rc, const wsgm_dir_t *d,
     rc->said[d->id] = 1;
 }
 
-static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
+static void wsgm_recipe_accept(wsgm_recipe_ctx_t *rc, wsgm_verify_prop_t *pr)
 {
     wsgm_host_t *h = wsgm_recipe_host(rc, pr->host);
     apr_array_header_t *list;
@@ -1004,17 +656,17 @@ static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
     const char *what = "", *extra = "";
     int i;
 
-    wsgm_model_add(rc->m, &pr->gw->d);
+    wsgm_model_add(rc->v.m, &pr->gw->d);
     list = pr->loc >= 0 ? APR_ARRAY_IDX(h->locs, pr->loc, wsgm_loc_t *)->gw
                         : h->gw;
     APR_ARRAY_PUSH(list, wsgm_gw_t *) = pr->gw;
-    rc->N.active[pr->gw->d.id] = 1;
+    rc->v.N.active[pr->gw->d.id] = 1;
     for (i = 0; i < pr->remove->nelts; ++i) {
         const wsgm_dir_t *d = wsgm_recipe_dir(rc,
                                               APR_ARRAY_IDX(pr->remove, i,
                                                             int));
 
-        rc->N.active[d->id] = 0;
+        rc->v.N.active[d->id] = 0;
         rc->removed[d->id] = 1;
         if (d->kind != WSGM_D_PPR
             && (place == NULL || wsgm_recipe_cmp_dir(rc, d, place) < 0)) {
@@ -1026,12 +678,12 @@ static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
     pr->gw->d.at.item = place->kind == WSGM_D_RULE
                         ? ((const wsgm_rule_t *)place)->first_item
                         : place->at.item;
-    APR_ARRAY_PUSH(rc->accepted, wsgm_prop_t *) = pr;
+    APR_ARRAY_PUSH(rc->accepted, wsgm_verify_prop_t *) = pr;
     rc->out->converted++;
 
     /* the message */
     {
-        apr_array_header_t *ds = apr_array_make(rc->tmp, 4,
+        apr_array_header_t *ds = apr_array_make(rc->v.tmp, 4,
                                                 sizeof(const wsgm_dir_t *));
         int j;
 
@@ -1054,9 +706,9 @@ static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
             APR_ARRAY_IDX(ds, j, const wsgm_dir_t *) = d;
         }
         for (i = 0; i < ds->nelts; ++i) {
-            what = apr_pstrcat(rc->p, what, i ? ", " : "",
+            what = apr_pstrcat(rc->v.p, what, i ? ", " : "",
                                wsgm_recipe_describe_dir(
-                                   rc->p, APR_ARRAY_IDX(ds, i,
+                                   rc->v.p, APR_ARRAY_IDX(ds, i,
                                                         const wsgm_dir_t *),
                                    place->at.file), NULL);
         }
@@ -1074,9 +726,13 @@ static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
                 const wsgm_rule_t *r = (const wsgm_rule_t *)d;
 
                 rc->out->used_rewrite = 1;
-                if (strstr(r->sem[1].subst, "ws://")
-                    || strstr(r->sem[1].subst, "wss://")) {
-                    rc->out->used_wstunnel = 1;
+                {
+                    wsgm_url_t u;
+
+                    if (wsgm_url_parse(rc->v.tmp, r->sem[1].subst, &u) == 0
+                        && u.ws) {
+                        rc->out->used_wstunnel = 1;
+                    }
                 }
                 broken |= r->why != NULL;
                 for (k = 0; k < r->conds->nelts; ++k) {
@@ -1095,17 +751,18 @@ static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
             }
         }
         if (refused) {
-            extra = apr_pstrcat(rc->p, extra, "; before this change httpd "
+            extra = apr_pstrcat(rc->v.p, extra, "; before this change httpd "
                                 "refused the configuration ('apachectl -t' "
                                 "failed)", NULL);
         }
         else if (broken) {
-            const char *u = strcmp(pr->path, "/")
-                            ? apr_pstrcat(rc->p, pr->path, "/x", NULL) : "/x";
+            const char *u = strcmp(pr->own_path, "/")
+                            ? apr_pstrcat(rc->v.p, pr->own_path, "/x", NULL)
+                            : "/x";
             int c;
 
             for (c = 0; c < WSGM_NCLS; c += WSGM_CLS_H) {
-                const wsgm_out_t *was = wsgm_recipe_outcome(rc, &rc->A,
+                const wsgm_out_t *was = wsgm_verify_outcome(&rc->v, &rc->v.A,
                                                             pr->host,
                                                             (wsgm_cls_e)c, u);
                 const wsgm_out_t *now;
@@ -1113,31 +770,34 @@ static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
                 if (was == NULL) {
                     continue;
                 }
-                was = apr_pmemdup(rc->p, was, sizeof(*was));
-                now = wsgm_recipe_outcome(rc, &rc->N, pr->host,
+                was = apr_pmemdup(rc->v.p, was, sizeof(*was));
+                now = wsgm_verify_outcome(&rc->v, &rc->v.N, pr->host,
                                           (wsgm_cls_e)c, u);
                 if (now && !wsgm_sim_same(was, now)) {
-                    extra = apr_pstrcat(rc->p, extra, "; before this change ",
+                    const char *before = wsgm_sim_describe(rc->v.p, rc->v.m,
+                                                           was);
+                    const char *after = wsgm_sim_describe(rc->v.p, rc->v.m,
+                                                          now);
+
+                    extra = apr_pstrcat(rc->v.p, extra,
+                                        "; before this change ",
                                         wsgm_sim_class_name((wsgm_cls_e)c),
-                                        " to ", u, " was ",
-                                        wsgm_sim_describe(rc->p, rc->m, was),
-                                        ", now it is ",
-                                        wsgm_sim_describe(rc->p, rc->m, now),
-                                        NULL);
+                                        " to ", u, " was ", before,
+                                        ", now it is ", after, NULL);
                 }
             }
         }
     }
     if (pr->shallow && strcmp(pr->path, "/")) {
-        extra = apr_pstrcat(rc->p, extra, "; ", pr->path,
+        extra = apr_pstrcat(rc->v.p, extra, "; ", pr->path,
                             " itself is mapped too", NULL);
     }
     for (i = 0; i < pr->notes->nelts; ++i) {
-        extra = apr_pstrcat(rc->p, extra, "; ",
+        extra = apr_pstrcat(rc->v.p, extra, "; ",
                             APR_ARRAY_IDX(pr->notes, i, const char *), NULL);
     }
     if (pr->missed_case || pr->missed_ff) {
-        extra = apr_pstrcat(rc->p, extra, "; handshakes with ",
+        extra = apr_pstrcat(rc->v.p, extra, "; handshakes with ",
                             pr->missed_case ? "'Upgrade: WebSocket'" : "",
                             pr->missed_case && pr->missed_ff ? " or " : "",
                             pr->missed_ff ? "Firefox's 'Connection: "
@@ -1168,7 +828,7 @@ static void wsgm_recipe_accept(wsgm_rc_t *rc, wsgm_prop_t *pr)
 /* ------------------------------------------------------------------ */
 /* One candidate                                                         */
 
-static void wsgm_recipe_refuse(wsgm_rc_t *rc, const wsgm_dir_t *d,
+static void wsgm_recipe_refuse(wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d,
                                const char *why)
 {
     wsgm_recipe_explain(rc, d, "");
@@ -1177,15 +837,15 @@ static void wsgm_recipe_refuse(wsgm_rc_t *rc, const wsgm_dir_t *d,
 }
 
 /* Other candidates under @a path whose function agrees with @a w there. */
-static void wsgm_recipe_absorb(wsgm_rc_t *rc, wsgm_prop_t *pr,
-                               const wsgm_dir_t *d, const wsgm_fn_t *w)
+static void wsgm_recipe_absorb(wsgm_recipe_ctx_t *rc, wsgm_verify_prop_t *pr,
+                               const wsgm_dir_t *d, const wsgm_verify_fn_t *w)
 {
     int id;
 
-    for (id = 0; id < rc->norig; ++id) {
+    for (id = 0; id < rc->v.norig; ++id) {
         const wsgm_dir_t *e = wsgm_recipe_dir(rc, id);
         const char *pe, *want;
-        wsgm_fn_t fe;
+        wsgm_verify_fn_t fe;
         apr_size_t plen = strcmp(pr->path, "/") ? strlen(pr->path) : 0;
 
         if (e == d || e->host != d->host || e->loc != d->loc
@@ -1197,7 +857,7 @@ static void wsgm_recipe_absorb(wsgm_rc_t *rc, wsgm_prop_t *pr,
             || wsgm_recipe_wfn(rc, e, pe, &fe) != NULL) {
             continue;
         }
-        want = wsgw_map_join(rc->tmp, w->base, pe + plen);
+        want = wsgw_map_join(rc->v.tmp, w->base, pe + plen);
         if (fe.tls == w->tls && !strcmp(fe.origin, w->origin)
             && wsgm_recipe_same_base(fe.base, want)) {
             APR_ARRAY_PUSH(pr->remove, int) = id;
@@ -1210,15 +870,17 @@ static void wsgm_recipe_absorb(wsgm_rc_t *rc, wsgm_prop_t *pr,
  * requests under @a path where @a w sends handshakes (ProxyPass / http://b/
  * next to ProxyPass /ws ws://b/ws). Fills *@a hf with its function there.
  */
-static const wsgm_dir_t *wsgm_recipe_wider(wsgm_rc_t *rc, const wsgm_dir_t *d,
+static const wsgm_dir_t *wsgm_recipe_wider(wsgm_recipe_ctx_t *rc,
+                                           const wsgm_dir_t *d,
                                            const char *path,
-                                           const wsgm_fn_t *w, wsgm_fn_t *hf)
+                                           const wsgm_verify_fn_t *w,
+                                           wsgm_verify_fn_t *hf)
 {
-    const char *u = strcmp(path, "/") ? apr_pstrcat(rc->p, path, "/x/y", NULL)
-                                      : "/x/y";
+    const char *u = strcmp(path, "/")
+                    ? apr_pstrcat(rc->v.p, path, "/x/y", NULL) : "/x/y";
     int id;
 
-    for (id = 0; id < rc->norig; ++id) {
+    for (id = 0; id < rc->v.norig; ++id) {
         const wsgm_dir_t *e = wsgm_recipe_dir(rc, id);
         const char *pe, *why = NULL, *base;
         const wsgm_out_t *o;
@@ -1231,8 +893,8 @@ static const wsgm_dir_t *wsgm_recipe_wider(wsgm_rc_t *rc, const wsgm_dir_t *d,
             || !wsgw_map_covers(pe, strcmp(pe, "/") ? strlen(pe) : 0, path)) {
             continue;
         }
-        v = wsgm_recipe_only(rc, id);
-        o = wsgm_recipe_outcome(rc, &v, d->host, WSGM_CLS_H, u);
+        v = wsgm_verify_only(&rc->v, id);
+        o = wsgm_verify_outcome(&rc->v, &v, d->host, WSGM_CLS_H, u);
         if (o == NULL || o->kind != WSGM_OUT_HTTP || o->tls != w->tls
             || strcmp(o->origin, w->origin)) {
             continue;
@@ -1242,7 +904,7 @@ static const wsgm_dir_t *wsgm_recipe_wider(wsgm_rc_t *rc, const wsgm_dir_t *d,
             || wsgm_recipe_written(rc, e, hf) != 0) {
             continue;
         }
-        hf->origin = apr_pstrdup(rc->p, o->origin);
+        hf->origin = apr_pstrdup(rc->v.p, o->origin);
         hf->tls = o->tls;
         hf->base = base;
         return e;
@@ -1255,17 +917,17 @@ static const char *wsgm_recipe_params(const wsgm_dir_t *d)
     return d->kind == WSGM_D_PP ? ((const wsgm_pp_t *)d)->params : "";
 }
 
-static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
+static void wsgm_recipe_candidate(wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d)
 {
     const char *why, *path, *ps = NULL;
-    wsgm_fn_t w, hf;
+    wsgm_verify_fn_t w, hf;
     apr_array_header_t *outs;
-    apr_array_header_t *props = apr_array_make(rc->p, 2,
-                                               sizeof(wsgm_prop_t *));
+    apr_array_header_t *props = apr_array_make(rc->v.p, 2,
+                                               sizeof(wsgm_verify_prop_t *));
     const wsgm_dir_t *s = NULL;
     const char *probes[3];
-    int i, j, keep = 1, s_removable;
-    wsgm_prop_t *best = NULL;
+    int i, j, s_removable;
+    wsgm_verify_prop_t *best = NULL;
 
     if ((why = wsgm_recipe_precheck(rc, d)) != NULL) {
         wsgm_recipe_refuse(rc, d, why);
@@ -1282,18 +944,28 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
     }
 
     /* who served ordinary requests under PATH? */
-    probes[0] = strcmp(path, "/") ? apr_pstrcat(rc->p, path, "/x/y", NULL)
+    probes[0] = strcmp(path, "/") ? apr_pstrcat(rc->v.p, path, "/x/y", NULL)
                                   : "/x/y";
     probes[1] = path;
-    probes[2] = strcmp(path, "/") ? apr_pstrcat(rc->p, path, "/", NULL) : "/x";
+    probes[2] = strcmp(path, "/") ? apr_pstrcat(rc->v.p, path, "/", NULL)
+                                  : "/x";
     memset(&hf, 0, sizeof(hf));
     {
         int nlocal = 0, nhttp = 0;
         const wsgm_out_t *other = NULL, *first = NULL;
         const char *first_uri = NULL;
 
+        wsgm_view_t only = wsgm_verify_only(&rc->v, d->id);
+
         for (i = 0; i < 3; ++i) {
-            outs = wsgm_recipe_outcomes(rc, &rc->I, d->host, WSGM_CLS_H,
+            const wsgm_out_t *mine = wsgm_verify_outcome(&rc->v, &only,
+                                                         d->host, WSGM_CLS_W1,
+                                                         probes[i]);
+
+            if (mine && mine->kind == WSGM_OUT_LOCAL) {
+                continue;   /* the candidate does not cover this path */
+            }
+            outs = wsgm_verify_outcomes(&rc->v, &rc->v.I, d->host, WSGM_CLS_H,
                                         probes[i]);
             for (j = 0; j < outs->nelts; ++j) {
                 const wsgm_out_t *o = &APR_ARRAY_IDX(outs, j, wsgm_out_t);
@@ -1305,32 +977,32 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
                          && (first == NULL || first->src == o->src)) {
                     ++nhttp;
                     if (first == NULL) {
-                        wsgm_out_t *cp = apr_pmemdup(rc->p, o, sizeof(*o));
+                        wsgm_out_t *cp = apr_pmemdup(rc->v.p, o, sizeof(*o));
 
-                        cp->origin = apr_pstrdup(rc->p, o->origin);
-                        cp->path = apr_pstrdup(rc->p, o->path);
+                        cp->origin = apr_pstrdup(rc->v.p, o->origin);
+                        cp->path = apr_pstrdup(rc->v.p, o->path);
                         first = cp;
                         first_uri = probes[i];
                     }
                 }
                 else if (other == NULL) {
-                    wsgm_out_t *cp = apr_pmemdup(rc->p, o, sizeof(*o));
+                    wsgm_out_t *cp = apr_pmemdup(rc->v.p, o, sizeof(*o));
 
                     other = cp;
                 }
             }
         }
         if (other) {
-            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
+            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->v.p,
                 "ordinary requests under %s are %s, which WSGatewayPass "
                 "cannot take over", path,
-                wsgm_sim_describe(rc->p, rc->m, other)));
+                wsgm_sim_describe(rc->v.p, rc->v.m, other)));
             return;
         }
         if (nhttp == 0) {
-            const char *url = wsgm_recipe_fn_url(rc->p, &w, 1, 1);
+            const char *url = wsgm_recipe_fn_url(rc->v.p, &w, 1, 1);
 
-            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
+            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->v.p,
                 "only WebSocket handshakes under %s were proxied; ordinary "
                 "requests there were answered by this server, and "
                 "WSGatewayPass sends them to the backend too (or, with "
@@ -1340,10 +1012,10 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
             return;
         }
         if (nlocal) {
-            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
+            wsgm_recipe_refuse(rc, d, apr_psprintf(rc->v.p,
                 "ordinary requests under %s are partly proxied (%s) and "
                 "partly answered by this server", path,
-                wsgm_sim_describe(rc->p, rc->m, first)));
+                wsgm_sim_describe(rc->v.p, rc->v.m, first)));
             return;
         }
         s = wsgm_recipe_dir(rc, first->src);
@@ -1354,7 +1026,7 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
 
             hf.base = wsgm_recipe_base(rc, path, first_uri, first, &bw);
             if (hf.base == NULL) {
-                wsgm_recipe_refuse(rc, d, apr_psprintf(rc->p,
+                wsgm_recipe_refuse(rc, d, apr_psprintf(rc->v.p,
                     "for ordinary requests, %s", bw));
                 return;
             }
@@ -1370,7 +1042,7 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
         return;
     }
     if (s == d) {
-        wsgm_fn_t wf;
+        wsgm_verify_fn_t wf;
         const wsgm_dir_t *t = wsgm_recipe_wider(rc, d, path, &w, &wf);
 
         if (t) {
@@ -1391,35 +1063,35 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
         apr_size_t plen = strcmp(ps, "/") ? strlen(ps) : 0;
         const char *suffix = path + plen;
         apr_size_t bl = strlen(w.base), sl = strlen(suffix);
-        wsgm_fn_t wa = w, ha = hf;
+        wsgm_verify_fn_t wa = w, ha = hf;
 
         if (bl >= sl && !strcmp(w.base + bl - sl, suffix)
             && strlen(hf.base) >= sl
             && !strcmp(hf.base + strlen(hf.base) - sl, suffix)) {
-            wsgm_prop_t *pa;
+            wsgm_verify_prop_t *pa;
 
-            wa.base = apr_pstrmemdup(rc->p, w.base, bl - sl);
-            ha.base = apr_pstrmemdup(rc->p, hf.base, strlen(hf.base) - sl);
-            pa = wsgm_recipe_prop(rc, "A", d, ps, &wa, &ha, keep,
+            wa.base = apr_pstrmemdup(rc->v.p, w.base, bl - sl);
+            ha.base = apr_pstrmemdup(rc->v.p, hf.base, strlen(hf.base) - sl);
+            pa = wsgm_recipe_prop(rc, d, ps, &wa, &ha,
                                   wsgm_recipe_params(d));
             APR_ARRAY_PUSH(pa->remove, int) = s->id;
             wsgm_recipe_absorb(rc, pa, d, &wa);
-            APR_ARRAY_PUSH(props, wsgm_prop_t *) = pa;
+            APR_ARRAY_PUSH(props, wsgm_verify_prop_t *) = pa;
         }
     }
     /* B: one line for PATH */
     {
-        wsgm_prop_t *pb = wsgm_recipe_prop(rc, "B", d, path, &w, &hf, keep,
+        wsgm_verify_prop_t *pb = wsgm_recipe_prop(rc, d, path, &w, &hf,
                                            wsgm_recipe_params(d));
 
         if (s_removable && !strcmp(ps, path)) {
             APR_ARRAY_PUSH(pb->remove, int) = s->id;
         }
-        APR_ARRAY_PUSH(props, wsgm_prop_t *) = pb;
+        APR_ARRAY_PUSH(props, wsgm_verify_prop_t *) = pb;
     }
     /* a PATH already mapped cannot be mapped twice */
     for (i = 0; i < props->nelts; ++i) {
-        wsgm_prop_t *pr = APR_ARRAY_IDX(props, i, wsgm_prop_t *);
+        wsgm_verify_prop_t *pr = APR_ARRAY_IDX(props, i, wsgm_verify_prop_t *);
         wsgm_host_t *h = wsgm_recipe_host(rc, pr->host);
         apr_array_header_t *gws = pr->loc >= 0
             ? APR_ARRAY_IDX(h->locs, pr->loc, wsgm_loc_t *)->gw : h->gw;
@@ -1427,24 +1099,24 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
         for (j = 0; j < gws->nelts; ++j) {
             const wsgm_gw_t *g = APR_ARRAY_IDX(gws, j, wsgm_gw_t *);
 
-            if (rc->N.active[g->d.id] && (pr->loc >= 0
+            if (rc->v.N.active[g->d.id] && (pr->loc >= 0
                                           || !strcmp(g->path, pr->path))) {
-                pr->fail = apr_psprintf(rc->p, "%s is already mapped by "
+                pr->fail = apr_psprintf(rc->v.p, "%s is already mapped by "
                                         "WSGatewayPass (%s:%d)", pr->path,
                                         g->d.at.file->display,
                                         wsgm_conf_item(g->d.at.file,
                                                        g->d.at.item)->line);
             }
         }
-        wsgm_recipe_verify(rc, pr);
+        wsgm_verify_prop(&rc->v, pr);
         if (!pr->fail && (best == NULL
                           || pr->warns->nelts < best->warns->nelts)) {
             best = pr;
         }
     }
     if (best == NULL) {
-        wsgm_prop_t *pb = APR_ARRAY_IDX(props, props->nelts - 1,
-                                        wsgm_prop_t *);
+        wsgm_verify_prop_t *pb = APR_ARRAY_IDX(props, props->nelts - 1,
+                                        wsgm_verify_prop_t *);
 
         wsgm_recipe_refuse(rc, d, pb->fail);
         return;
@@ -1455,23 +1127,23 @@ static void wsgm_recipe_candidate(wsgm_rc_t *rc, const wsgm_dir_t *d)
 /* ------------------------------------------------------------------ */
 /* Edits and hints                                                       */
 
-static apr_array_header_t *wsgm_recipe_edits_of(wsgm_rc_t *rc,
+static apr_array_header_t *wsgm_recipe_edits_of(wsgm_recipe_ctx_t *rc,
                                                 wsgm_file_t *f)
 {
     apr_array_header_t *e = apr_hash_get(rc->out->edits, &f, sizeof(f));
 
     if (e == NULL) {
-        wsgm_file_t **key = apr_palloc(rc->p, sizeof(*key));
+        wsgm_file_t **key = apr_palloc(rc->v.p, sizeof(*key));
 
         *key = f;
-        e = wsgm_edit_list(rc->p);
+        e = wsgm_edit_list(rc->v.p);
         apr_hash_set(rc->out->edits, key, sizeof(*key), e);
     }
     return e;
 }
 
 /* Replace (or delete, @a text NULL) the lines of item @a i of @a f. */
-static void wsgm_recipe_edit_item(wsgm_rc_t *rc, wsgm_file_t *f, int i,
+static void wsgm_recipe_edit_item(wsgm_recipe_ctx_t *rc, wsgm_file_t *f, int i,
                                   const char *text)
 {
     const wsgm_item_t *it = wsgm_conf_item(f, i);
@@ -1487,20 +1159,22 @@ static const char *wsgm_recipe_loc_of(apr_pool_t *p, const wsgm_file_t *f,
                         wsgm_conf_item(f, item)->line);
 }
 
-static void wsgm_recipe_edits(wsgm_rc_t *rc)
+static void wsgm_recipe_edits(wsgm_recipe_ctx_t *rc)
 {
     int i, j, k;
 
     for (i = 0; i < rc->accepted->nelts; ++i) {
-        const wsgm_prop_t *pr = APR_ARRAY_IDX(rc->accepted, i, wsgm_prop_t *);
+        const wsgm_verify_prop_t *pr = APR_ARRAY_IDX(rc->accepted, i,
+                                                     wsgm_verify_prop_t *);
         wsgm_file_t *pf = pr->gw->d.at.file;
         const wsgm_item_t *pit = wsgm_conf_item(pf, pr->gw->d.at.item);
         const char *eol = wsgm_conf_line_eol(pf, pit->first + pit->nlines - 1);
         int pi;
 
         wsgm_recipe_edit_item(rc, pf, pr->gw->d.at.item,
-                              apr_pstrcat(rc->p, pit->indent, "WSGatewayPass ",
-                                          pr->args, *eol ? eol : "", NULL));
+                              apr_pstrcat(rc->v.p, pit->indent,
+                                          "WSGatewayPass ", pr->args, eol,
+                                          NULL));
         for (j = 0; j < pr->remove->nelts; ++j) {
             const wsgm_dir_t *d = wsgm_recipe_dir(rc, APR_ARRAY_IDX(pr->remove,
                                                                     j, int));
@@ -1529,56 +1203,62 @@ static void wsgm_recipe_edits(wsgm_rc_t *rc)
             if (!strcasecmp(sec->name, "IfModule")
                 && (strstr(sec->args, "rewrite")
                     || strstr(sec->args, "wstunnel"))) {
-                const char *g = apr_psprintf(rc->p, "<IfModule %s> at %s "
+                const char *g = apr_psprintf(rc->v.p, "<IfModule %s> at %s "
                                              "(around the WSGatewayPass at "
                                              "line %d)", sec->args,
-                                             wsgm_recipe_loc_of(rc->p, pf, pi),
+                                             wsgm_recipe_loc_of(rc->v.p, pf,
+                                                                pi),
                                              pit->line);
 
                 wsgm_recipe_push(rc->out->guards, g);
+                if (strstr(sec->args, "rewrite")) {
+                    rc->out->guard_rewrite = 1;
+                }
+                else {
+                    rc->out->guard_wstunnel = 1;
+                }
             }
         }
     }
 }
 
 /* What still needs mod_rewrite or mod_proxy_wstunnel after the edits. */
-static void wsgm_recipe_leftovers(wsgm_rc_t *rc)
+static void wsgm_recipe_leftovers(wsgm_recipe_ctx_t *rc)
 {
     int fi, i, j;
 
-    for (fi = 0; fi < rc->m->files->nelts; ++fi) {
-        wsgm_file_t *f = APR_ARRAY_IDX(rc->m->files, fi, wsgm_file_t *);
+    for (fi = 0; fi < rc->v.m->files->nelts; ++fi) {
+        wsgm_file_t *f = APR_ARRAY_IDX(rc->v.m->files, fi, wsgm_file_t *);
         apr_array_header_t *edits = apr_hash_get(rc->out->edits, &f,
                                                  sizeof(f));
+        unsigned char *gone = apr_pcalloc(rc->v.tmp,
+                                          (apr_size_t)f->lines->nelts + 1);
 
+        for (j = 0; edits && j < edits->nelts; ++j) {
+            const wsgm_edit_t *e = &APR_ARRAY_IDX(edits, j, wsgm_edit_t);
+
+            if (e->count > 0) {
+                gone[e->first] = 1;
+            }
+        }
         for (i = 0; i < f->items->nelts; ++i) {
             const wsgm_item_t *it = wsgm_conf_item(f, i);
-            int gone = 0;
 
-            if (it->kind != WSGM_ITEM_DIRECTIVE && it->kind != WSGM_ITEM_OPEN) {
-                continue;
-            }
-            for (j = 0; edits && j < edits->nelts; ++j) {
-                const wsgm_edit_t *e = &APR_ARRAY_IDX(edits, j, wsgm_edit_t);
-
-                if (e->first == it->first && e->count == it->nlines) {
-                    gone = 1;
-                }
-            }
-            if (gone) {
+            if ((it->kind != WSGM_ITEM_DIRECTIVE && it->kind != WSGM_ITEM_OPEN)
+                || gone[it->first]) {
                 continue;
             }
             if (rc->out->rewrite_left == NULL
                 && (!strcasecmp(it->name, "RewriteRule")
                     || !strcasecmp(it->name, "RewriteMap"))) {
-                rc->out->rewrite_left = wsgm_recipe_loc_of(rc->p, f, i);
+                rc->out->rewrite_left = wsgm_recipe_loc_of(rc->v.p, f, i);
             }
             if (rc->out->wstunnel_left == NULL
                 && strcasecmp(it->name, "WSGatewayPass")
                 && (strstr(it->args, "ws://") || strstr(it->args, "wss://")
                     || strstr(it->args, "WS://") || strstr(it->args, "WSS://")
                     || strstr(it->args, "ws:/"))) {
-                rc->out->wstunnel_left = wsgm_recipe_loc_of(rc->p, f, i);
+                rc->out->wstunnel_left = wsgm_recipe_loc_of(rc->v.p, f, i);
             }
         }
     }
@@ -1595,47 +1275,40 @@ void wsgm_recipe_init(apr_pool_t *p, wsgm_recipe_out_t *out)
 
 void wsgm_recipe_run(apr_pool_t *p, wsgm_model_t *m, wsgm_recipe_out_t *out)
 {
-    wsgm_rc_t rc;
+    wsgm_recipe_ctx_t rc;
     int id;
 
     memset(&rc, 0, sizeof(rc));
-    rc.p = p;
-    apr_pool_create(&rc.tmp, p);
-    rc.m = m;
+    wsgm_verify_init(&rc.v, p, m);
     rc.msgs = m->msgs;
     rc.out = out;
-    rc.norig = m->dirs->nelts;
-    rc.cap = rc.norig * 2 + 16;
-    rc.I.n = rc.N.n = rc.cap;
-    rc.I.active = apr_pcalloc(p, (apr_size_t)rc.cap);
-    rc.N.active = apr_pcalloc(p, (apr_size_t)rc.cap);
-    memset(rc.I.active, 1, (apr_size_t)rc.norig);
-    memset(rc.N.active, 1, (apr_size_t)rc.norig);
-    rc.I.intended = 1;
-    rc.N.intended = 0;
-    rc.A.n = rc.cap;
-    rc.A.active = apr_pmemdup(p, rc.N.active, (apr_size_t)rc.cap);
-    rc.A.intended = 0;
-    rc.assign = apr_palloc(p, (apr_size_t)m->nvars + 1);
-    memset(rc.assign, -1, (apr_size_t)m->nvars + 1);
-    rc.said = apr_pcalloc(p, (apr_size_t)rc.cap);
-    rc.removed = apr_pcalloc(p, (apr_size_t)rc.cap);
-    rc.accepted = apr_array_make(p, 4, sizeof(wsgm_prop_t *));
-    wsgm_recipe_make_probes(&rc);
+    rc.said = apr_pcalloc(p, (apr_size_t)rc.v.cap);
+    rc.removed = apr_pcalloc(p, (apr_size_t)rc.v.cap);
+    rc.accepted = apr_array_make(p, 4, sizeof(wsgm_verify_prop_t *));
 
-    for (id = 0; id < rc.norig; ++id) {
+    for (id = 0; id < rc.v.norig; ++id) {
         const wsgm_dir_t *d = wsgm_recipe_dir(&rc, id);
 
+        if (d->kind == WSGM_D_PPM && ((const wsgm_pp_t *)d)->url_ok
+            && ((const wsgm_pp_t *)d)->url.ws) {
+            wsgm_msg_add(m->msgs, WSGM_MSG_WARNING, d->at.file->display,
+                         wsgm_recipe_line(d), "not converted: ProxyPassMatch "
+                         "maps by regular expression, which WSGatewayPass "
+                         "does not do; write one 'WSGatewayPass PATH URL' per "
+                         "path prefix instead");
+            continue;
+        }
         if (rc.removed[id] || !wsgm_recipe_is_candidate(&rc, d)) {
             continue;
         }
-        if (m->dirs->nelts - rc.norig + rc.norig >= rc.cap - 1) {
+        if (m->dirs->nelts >= rc.v.cap - 1) {
             break;  /* cannot happen: at most one new line per candidate */
         }
+        apr_pool_clear(rc.v.tmp);
         wsgm_recipe_candidate(&rc, d);
     }
     /* broken variants outside converted recipes: say what they did */
-    for (id = 0; id < rc.norig; ++id) {
+    for (id = 0; id < rc.v.norig; ++id) {
         const wsgm_dir_t *d = wsgm_recipe_dir(&rc, id);
 
         if (!rc.removed[id] && !rc.said[id]) {
@@ -1644,7 +1317,7 @@ void wsgm_recipe_run(apr_pool_t *p, wsgm_model_t *m, wsgm_recipe_out_t *out)
     }
     wsgm_recipe_edits(&rc);
     wsgm_recipe_leftovers(&rc);
-    apr_pool_destroy(rc.tmp);
+    apr_pool_destroy(rc.v.tmp);
 }
 
 void wsgm_recipe_hints(wsgm_msgs_t *msgs, const wsgm_recipe_out_t *out)
@@ -1670,7 +1343,9 @@ void wsgm_recipe_hints(wsgm_msgs_t *msgs, const wsgm_recipe_out_t *out)
     else {
         wsgm_msg_add(msgs, WSGM_MSG_HINT, NULL, 0,
                      "proxy_wstunnel is no longer needed by these files "
-                     "('a2dismod proxy_wstunnel' unless other files use it)");
+                     "('a2dismod proxy_wstunnel' unless other files use it%s)",
+                     out->guard_wstunnel ? ", once the <IfModule> test "
+                                           "below is changed" : "");
     }
     if (!out->used_rewrite) {
         /* the converted recipes did not use it */
@@ -1683,8 +1358,10 @@ void wsgm_recipe_hints(wsgm_msgs_t *msgs, const wsgm_recipe_out_t *out)
     else {
         wsgm_msg_add(msgs, WSGM_MSG_HINT, NULL, 0,
                      "rewrite is no longer needed by these files ('a2dismod "
-                     "rewrite' unless other files use it; their RewriteEngine "
-                     "lines can go then)");
+                     "rewrite' unless other files use it%s; their "
+                     "RewriteEngine lines can go then)",
+                     out->guard_rewrite ? ", once the <IfModule> test below "
+                                          "is changed" : "");
     }
     for (i = 0; i < out->guards->nelts; ++i) {
         wsgm_msg_add(msgs, WSGM_MSG_HINT, NULL, 0,

@@ -38,6 +38,8 @@ typedef struct wsgm_recipe_out_t {
     const char         *wstunnel_left;  /* "FILE:LINE" of a ws:// URL left */
     apr_array_header_t *guards;     /* const char *: <IfModule> sections
                                      * around new lines, as "X at F:L" */
+    int                 guard_rewrite;  /* one of them tests mod_rewrite */
+    int                 guard_wstunnel; /* ... mod_proxy_wstunnel */
 } wsgm_recipe_out_t;
 
 /** Initialise @a out (pool @a p). */

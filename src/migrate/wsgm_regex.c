@@ -128,7 +128,7 @@ static const char *wsgm_regex_translate(apr_pool_t *p, const char *pat,
     wsgm_regex_out_t o = { p, NULL, 0, 0 };
     wsgm_regex_out_t lit = { p, NULL, 0, 0 };
     const char *s = pat;
-    int in_literal = 1, depth = 0;
+    int in_literal = 1, depth = 0, strict = -1;
 
     wsgm_regex_put(&o, "");
     wsgm_regex_put(&lit, "");
@@ -239,6 +239,9 @@ static const char *wsgm_regex_translate(apr_pool_t *p, const char *pat,
              * the wildcard meaning). */
             wsgm_regex_putc(&o, '.');
             if (in_literal && s[1] && !strchr("*+?{", s[1])) {
+                if (strict < 0) {
+                    strict = (int)lit.len;
+                }
                 wsgm_regex_putc(&lit, '.');
             }
             else {
@@ -271,6 +274,11 @@ static const char *wsgm_regex_translate(apr_pool_t *p, const char *pat,
         return NULL;
     }
     r->literal = lit.s;
+    r->prefix = strict >= 0 ? apr_pstrmemdup(p, lit.s, (apr_size_t)strict)
+                            : lit.s;
+    if (!r->anchored) {
+        r->prefix = "";
+    }
     return o.s;
 }
 
@@ -292,12 +300,14 @@ int wsgm_regex_compile(apr_pool_t *p, wsgm_regex_t *r, const char *pat,
 
     memset(r, 0, sizeof(*r));
     r->literal = "";
+    r->prefix = "";
     ere = wsgm_regex_translate(p, pat, r);
     if (ere == NULL) {
         r->ok = 0;
         if (r->literal == NULL) {
             r->literal = "";
         }
+        r->prefix = "";
         return 0;
     }
     if (regcomp(&r->re, ere, REG_EXTENDED | (icase ? REG_ICASE : 0)) != 0) {

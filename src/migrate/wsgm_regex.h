@@ -21,7 +21,11 @@ typedef struct wsgm_regex_t {
     int         ngroups;    /* capturing groups */
     int         anchored;   /* starts with '^' */
     const char *literal;    /* literal text every match starts with (after
-                             * '^' if anchored), "" when none */
+                             * '^' if anchored), "" when none; an unescaped
+                             * dot between letters counts as a dot here */
+    const char *prefix;     /* the same, strictly (stops at any wildcard):
+                             * an anchored pattern only matches strings that
+                             * start with it */
 } wsgm_regex_t;
 
 /**

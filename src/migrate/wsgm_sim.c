@@ -210,7 +210,8 @@ static int wsgm_sim_conds(wsgm_sim_req_t *q, const wsgm_rule_t *r, int sem)
             if (rc == WSGM_SIM_NO) {
                 continue;
             }
-            while (i < n && APR_ARRAY_IDX(r->conds, i, wsgm_cond_t *)->ornext) {
+            while (i < n
+                   && APR_ARRAY_IDX(r->conds, i, wsgm_cond_t *)->ornext) {
                 ++i;
             }
         }
@@ -223,11 +224,13 @@ static int wsgm_sim_conds(wsgm_sim_req_t *q, const wsgm_rule_t *r, int sem)
 
 /* Expand a substitution; NULL when it needs something we cannot know. */
 static const char *wsgm_sim_expand(wsgm_sim_req_t *q, const char *subst,
-                                   const regmatch_t *mt, int have_captures)
+                                   const char *matched, const regmatch_t *mt,
+                                   int have_captures)
 {
     const char *s = subst;
     char *out;
-    apr_size_t len = 0, cap = strlen(subst) + strlen(q->uri) * 4 + 16;
+    apr_size_t len = 0, cap = strlen(subst) + strlen(q->uri) * 4
+                              + strlen(matched) * 4 + 16;
     apr_size_t n = strlen(s);
 
     if (n >= 16 && !strcmp(s + n - 16, "?%{QUERY_STRING}")) {
@@ -250,7 +253,7 @@ static const char *wsgm_sim_expand(wsgm_sim_req_t *q, const char *subst,
                 return NULL;
             }
             if (mt[g].rm_so >= 0) {
-                add = q->uri + mt[g].rm_so;
+                add = matched + mt[g].rm_so;
                 addn = (apr_size_t)(mt[g].rm_eo - mt[g].rm_so);
             }
             s += 2;
@@ -320,7 +323,9 @@ static unsigned long wsgm_sim_tail(const wsgm_sim_req_t *q,
 static int wsgm_sim_rules(wsgm_sim_req_t *q, const apr_array_header_t *list,
                           int perdir, wsgm_out_t *o)
 {
-    int i;
+    const char *cur = q->uri;   /* what the patterns see: rewritten by rules
+                                 * that let the next ones go on */
+    int i, changed = -1;
 
     for (i = 0; i < list->nelts; ++i) {
         const wsgm_rule_t *r = APR_ARRAY_IDX(list, i, wsgm_rule_t *);
@@ -333,12 +338,21 @@ static int wsgm_sim_rules(wsgm_sim_req_t *q, const apr_array_header_t *list,
             continue;
         }
         if (perdir) {
-            match = wsgm_regex_matches_all(&s->re) ? WSGM_SIM_YES
-                                                   : wsgm_sim_var(q, r->var_pat);
+            match = wsgm_regex_matches_all(&s->re)
+                    ? WSGM_SIM_YES : wsgm_sim_var(q, r->var_pat);
         }
         else if (s->re.ok) {
-            match = wsgm_regex_match(&s->re, q->uri, mt) ? WSGM_SIM_YES
-                                                        : WSGM_SIM_NO;
+            apr_size_t pl = strlen(s->re.prefix);
+
+            /* cheap test first: an anchored literal prefix */
+            if (pl && (r->f_nc ? strncasecmp(cur, s->re.prefix, pl)
+                               : strncmp(cur, s->re.prefix, pl)) != 0) {
+                match = WSGM_SIM_NO;
+            }
+            else {
+                match = wsgm_regex_match(&s->re, cur, mt) ? WSGM_SIM_YES
+                                                         : WSGM_SIM_NO;
+            }
             have = !s->negate;
         }
         else {
@@ -385,7 +399,7 @@ static int wsgm_sim_rules(wsgm_sim_req_t *q, const apr_array_header_t *list,
                 wsgm_sim_set(o, WSGM_OUT_OPAQUE, r->d.id);
                 return WSGM_SIM_YES;
             }
-            target = wsgm_sim_expand(q, s->subst, mt, have);
+            target = wsgm_sim_expand(q, s->subst, cur, mt, have);
             if (target == NULL) {
                 wsgm_sim_set(o, WSGM_OUT_OPAQUE, r->d.id);
                 return WSGM_SIM_YES;
@@ -394,13 +408,23 @@ static int wsgm_sim_rules(wsgm_sim_req_t *q, const apr_array_header_t *list,
             return WSGM_SIM_YES;
         }
         /* a local rewrite */
-        if (r->f_last || perdir || i == list->nelts - 1) {
+        if (r->f_last || perdir) {
             wsgm_sim_set(o, WSGM_OUT_OPAQUE, r->d.id);
+            return WSGM_SIM_YES;
         }
-        else {
+        target = wsgm_sim_expand(q, s->subst, cur, mt, have);
+        if (target == NULL || target[0] != '/') {
             wsgm_sim_set(o, WSGM_OUT_UNKNOWN, r->d.id);
             o->tail = wsgm_sim_tail(q, list, i);
+            return WSGM_SIM_YES;
         }
+        /* the following rules see the new value */
+        cur = apr_pstrndup(q->p, target, strcspn(target, "?"));
+        changed = r->d.id;
+    }
+    if (changed >= 0) {
+        /* mod_rewrite rewrote the request: no later mapping applies */
+        wsgm_sim_set(o, WSGM_OUT_OPAQUE, changed);
         return WSGM_SIM_YES;
     }
     return WSGM_SIM_NO;
@@ -746,8 +770,8 @@ const char *wsgm_sim_describe(apr_pool_t *p, const wsgm_model_t *m,
     case WSGM_OUT_LOCAL:
         return "answered by this server itself";
     case WSGM_OUT_TUNNEL:
-        return apr_psprintf(p, "tunnelled to %s://%s%s%s", o->tls ? "wss" : "ws",
-                            o->origin, o->path, where);
+        return apr_psprintf(p, "tunnelled to %s://%s%s%s",
+                            o->tls ? "wss" : "ws", o->origin, o->path, where);
     case WSGM_OUT_HTTP:
         return apr_psprintf(p, "proxied to %s://%s%s%s",
                             o->tls ? "https" : "http", o->origin, o->path,

@@ -106,23 +106,3 @@ int wsgm_url_parse(apr_pool_t *p, const char *s, wsgm_url_t *u)
                             ":", (port && *port) ? port : dflt, NULL);
     return 0;
 }
-
-int wsgm_url_same_origin(const wsgm_url_t *a, const wsgm_url_t *b)
-{
-    if (!a->known || !b->known) {
-        return !strcmp(a->scheme, b->scheme) && !strcmp(a->origin, b->origin);
-    }
-    return a->tls == b->tls && !strcmp(a->origin, b->origin);
-}
-
-const char *wsgm_url_text(apr_pool_t *p, const wsgm_url_t *u, int want_ws,
-                          int keep, const char *path)
-{
-    const char *scheme = u->scheme_raw;
-
-    if (!keep && u->known) {
-        scheme = want_ws ? (u->tls ? "wss" : "ws")
-                         : (u->tls ? "https" : "http");
-    }
-    return apr_pstrcat(p, scheme, "://", u->authority, path, NULL);
-}

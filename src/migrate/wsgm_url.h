@@ -26,18 +26,4 @@ typedef struct wsgm_url_t {
  */
 int wsgm_url_parse(apr_pool_t *p, const char *s, wsgm_url_t *u);
 
-/**
- * The same origin? (ws and http name the same origin, wss and https too.)
- */
-int wsgm_url_same_origin(const wsgm_url_t *a, const wsgm_url_t *b);
-
-/**
- * Text of a backend URL for WSGatewayPass: @a u's scheme turned into the
- * ws form when @a want_ws (ws/wss) or the http form (http/https) when
- * @a want_ws is 0 and @a keep is 0; @a keep keeps the scheme as written.
- * The authority is kept as written, @a path replaces the URL's path.
- */
-const char *wsgm_url_text(apr_pool_t *p, const wsgm_url_t *u, int want_ws,
-                          int keep, const char *path);
-
 #endif /* WSGM_URL_H */
