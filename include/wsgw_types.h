@@ -30,6 +30,8 @@ typedef struct wsgw_backend_t {
     const char *url;        /* as configured (for messages and notes) */
     const char *ws_base;    /* "ws://host:port" or "wss://…" or "balancer://name" */
     const char *http_base;  /* "http://host:port", "https://…" or "balancer://name" */
+    const char *http_bare;  /* "http://host" when the port is the scheme's
+                             * default (redirects often omit it), else NULL */
     const char *path;       /* backend path prefix, "" or starting with '/' */
     int         is_tls;
     int         is_balancer;

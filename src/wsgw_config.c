@@ -278,6 +278,10 @@ static const char *wsgw_config_backend(cmd_parms *cmd, const char *url,
                                   apr_pstrdup(cmd->pool, host), port);
         b->http_base = apr_psprintf(cmd->pool, "%s://%s:%u", http,
                                     apr_pstrdup(cmd->pool, host), port);
+        if (port == dflt) {
+            b->http_bare = apr_psprintf(cmd->pool, "%s://%s", http,
+                                        apr_pstrdup(cmd->pool, host));
+        }
     }
     b->path = u.path ? apr_pstrdup(cmd->pool, u.path) : "";
     return NULL;
@@ -327,17 +331,31 @@ static const char *wsgw_config_backend_setup(cmd_parms *cmd,
         }
     }
     if (for_http) {
-        /* Location/Content-Location/URI of plain responses point back at us. */
-        err = cmd->path
-            ? wsgw_config_invoke(cmd, "ProxyPassReverse", http_url, NULL, NULL)
-            : wsgw_config_invoke(cmd, "ProxyPassReverse",
-                                 strcmp(m->path, "/")
-                                     ? apr_pstrcat(cmd->pool, m->path, "/",
-                                                   NULL)
-                                     : "/",
-                                 http_url, NULL);
-        if (err) {
-            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+        /* Location/Content-Location/URI of plain responses point back at us:
+         * mod_proxy compares strings, so the backend URL is registered as
+         * written and, on the scheme's default port, without the port; the
+         * local side ends in '/' exactly when the backend side does, or
+         * "/ws" + "/x" would give "/ws//x". */
+        const char *urls[2];
+        int n = 0, i;
+        int slash = http_url[strlen(http_url) - 1] == '/';
+        const char *fake = strcmp(m->path, "/")
+            ? apr_pstrcat(cmd->pool, m->path, slash ? "/" : "", NULL) : "/";
+
+        urls[n++] = http_url;
+        if (b->http_bare) {
+            urls[n++] = apr_pstrcat(cmd->pool, b->http_bare,
+                                    *b->path ? b->path : "/", NULL);
+        }
+        for (i = 0; i < n; ++i) {
+            err = cmd->path
+                ? wsgw_config_invoke(cmd, "ProxyPassReverse", urls[i], NULL,
+                                     NULL)
+                : wsgw_config_invoke(cmd, "ProxyPassReverse", fake, urls[i],
+                                     NULL);
+            if (err) {
+                return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+            }
         }
     }
     return NULL;
