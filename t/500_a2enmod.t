@@ -19,7 +19,7 @@ use WSGW::Test qw(:all);
 my $a2enmod = '/usr/sbin/a2enmod';
 my $debian_etc = '/etc/apache2';
 
-plan tests => 48,
+plan tests => 49,
     need { "a Debian apache2 layout ($a2enmod, $debian_etc/mods-available)" =>
                -x $a2enmod && -d "$debian_etc/mods-available" };
 
@@ -57,7 +57,8 @@ ok t_cmp(scalar(grep { /\.la$/ } @files), 0, 'no .la file installed');
 ok t_cmp(scalar @load, 1, 'mods-available/ws_gateway.load installed');
 ok t_cmp(scalar @conf, 1, 'mods-available/ws_gateway.conf installed');
 ok t_cmp(scalar(grep { m{/mods-enabled/} } @files), 0, 'install enables nothing (no apxs -a)');
-my @unexpected = grep { !m{/(mod_ws_gateway\.so|ws_gateway\.(load|conf)|ws-gateway-migrate)$} } @files;
+my @unexpected = grep { !m{/(mod_ws_gateway\.so|ws_gateway\.(load|conf)|ws-gateway-migrate|man1/ws-gateway-migrate\.1)$} } @files;
+ok((grep { m{/bin/ws-gateway-migrate$} } @files), 'ws-gateway-migrate installed into bindir');
 ok t_cmp("@unexpected", '', 'nothing else installed');
 
 my $load_file = $load[0] // '';
