@@ -36,6 +36,11 @@ void wsgb_sha1(const unsigned char *data, size_t len, unsigned char digest[20]);
 size_t wsgb_frame_header(unsigned char *hdr, int fin, int opcode,
                          uint64_t payload_len, const unsigned char *mask);
 
+/* Length of the frame header that starts with the @a have bytes at @a hdr:
+ * 2 while fewer than 2 are known, then the full length (extended length
+ * and, when the mask bit is set, the key). */
+size_t wsgb_frame_header_len(const unsigned char *hdr, size_t have);
+
 /* XOR @a len bytes with the 4-byte @a mask, starting at mask offset
  * @a off (0-3); in place or from @a in to @a out. Returns the next offset. */
 size_t wsgb_mask(unsigned char *out, const unsigned char *in, size_t len,

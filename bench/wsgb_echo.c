@@ -130,34 +130,24 @@ static int wsgb_echo_frames(wsgb_echo_conn_t *c, const unsigned char *p,
 {
     while (len > 0) {
         if (!c->in_payload) {
-            size_t need = 2;
             uint64_t plen;
             int opcode;
 
             if (c->close_seen) {
                 return 0;   /* nothing after a Close is echoed */
             }
-            /* Gather the header: 2 bytes, then the extended length and
-             * the mask key. */
-            while (len > 0 && c->hdr_have < need) {
+            /* Gather the header, across reads: 2 bytes, then the
+             * extended length and the mask key. */
+            while (len > 0
+                   && c->hdr_have < wsgb_frame_header_len(c->hdr, c->hdr_have)) {
                 c->hdr[c->hdr_have++] = *p++;
                 --len;
-                if (c->hdr_have == 2) {
-                    unsigned int l7 = c->hdr[1] & 0x7f;
-
-                    if (!(c->hdr[1] & 0x80)) {
-                        return -1;      /* clients must mask */
-                    }
-                    need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + 4;
-                }
-                else if (c->hdr_have > 2) {
-                    unsigned int l7 = c->hdr[1] & 0x7f;
-
-                    need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + 4;
-                }
             }
-            if (c->hdr_have < 2 || c->hdr_have < need) {
+            if (c->hdr_have < wsgb_frame_header_len(c->hdr, c->hdr_have)) {
                 return 0;
+            }
+            if (!(c->hdr[1] & 0x80)) {
+                return -1;          /* clients must mask */
             }
             {
                 unsigned int l7 = c->hdr[1] & 0x7f;

@@ -631,18 +631,15 @@ static int wsgb_load_frames(wsgb_run_t *run, wsgb_conn_t *c,
 {
     while (len > 0) {
         if (!c->r_in_payload) {
-            size_t need = 2;
             unsigned int l7;
 
-            while (len > 0 && c->rh_have < need) {
+            /* Gather the header, across reads. */
+            while (len > 0
+                   && c->rh_have < wsgb_frame_header_len(c->rh, c->rh_have)) {
                 c->rh[c->rh_have++] = *p++;
                 --len;
-                l7 = c->rh[1] & 0x7f;
-                if (c->rh_have >= 2) {
-                    need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0);
-                }
             }
-            if (c->rh_have < 2 || c->rh_have < need) {
+            if (c->rh_have < wsgb_frame_header_len(c->rh, c->rh_have)) {
                 return 0;
             }
             if (c->rh[1] & 0x80 || c->rh[0] & 0x70) {
@@ -671,6 +668,14 @@ static int wsgb_load_frames(wsgb_run_t *run, wsgb_conn_t *c,
             if (c->r_op == WSGB_OP_BINARY || c->r_op == WSGB_OP_TEXT) {
                 if (c->r_len != run->size || !c->r_fin
                     || c->recv_msgs >= c->sent_msgs) {
+                    fprintf(stderr, "wsgb-load: connection %u: unexpected "
+                            "frame: %llu bytes (want %zu), fin %d, %llu "
+                            "received of %llu sent, state %d, phase %d\n",
+                            c->id, (unsigned long long)c->r_len, run->size,
+                            c->r_fin ? 1 : 0,
+                            (unsigned long long)c->recv_msgs,
+                            (unsigned long long)c->sent_msgs, c->state,
+                            run->phase);
                     wsgb_load_fail(run, c, WSGB_E_MISMATCH);
                     return -1;
                 }
@@ -678,6 +683,8 @@ static int wsgb_load_frames(wsgb_run_t *run, wsgb_conn_t *c,
             }
             else if (c->r_op != WSGB_OP_CLOSE && c->r_op != WSGB_OP_PONG
                      && c->r_op != WSGB_OP_PING) {
+                fprintf(stderr, "wsgb-load: connection %u: opcode %d\n",
+                        c->id, c->r_op);
                 wsgb_load_fail(run, c, WSGB_E_PROTOCOL);
                 return -1;
             }
@@ -689,6 +696,12 @@ static int wsgb_load_frames(wsgb_run_t *run, wsgb_conn_t *c,
 
             if (c->r_op == WSGB_OP_BINARY || c->r_op == WSGB_OP_TEXT) {
                 if (wsgb_load_verify(run, c, p, n) < 0) {
+                    fprintf(stderr, "wsgb-load: connection %u: message %llu "
+                            "differs in bytes %llu-%llu, state %d, phase %d\n",
+                            c->id, (unsigned long long)c->recv_msgs,
+                            (unsigned long long)c->r_off,
+                            (unsigned long long)(c->r_off + n), c->state,
+                            run->phase);
                     wsgb_load_fail(run, c, WSGB_E_MISMATCH);
                     return -1;
                 }

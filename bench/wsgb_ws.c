@@ -153,6 +153,17 @@ size_t wsgb_frame_header(unsigned char *hdr, int fin, int opcode,
     return n;
 }
 
+size_t wsgb_frame_header_len(const unsigned char *hdr, size_t have)
+{
+    unsigned int l7;
+
+    if (have < 2) {
+        return 2;
+    }
+    l7 = hdr[1] & 0x7f;
+    return 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + (hdr[1] & 0x80 ? 4 : 0);
+}
+
 size_t wsgb_mask(unsigned char *out, const unsigned char *in, size_t len,
                  const unsigned char mask[4], size_t off)
 {
