@@ -12,6 +12,7 @@
 #include "wsgw_config.h"
 #include "wsgw_graceful.h"
 #include "wsgw_proxy.h"
+#include "wsgw_reactor.h"
 #include "wsgw_status.h"
 #include "wsgw_tls.h"
 
@@ -50,6 +51,10 @@ static const command_rec wsgw_cmds[] = {
     AP_INIT_TAKE12(WSGW_DIRECTIVE_GRACEFUL_CLOSE,
                    wsgw_config_set_graceful_close, NULL, WSGW_CONTEXT,
                    "On|Off [SPREAD seconds]: Close 1001 on graceful restart"),
+    AP_INIT_FLAG(WSGW_DIRECTIVE_ASYNC, wsgw_config_set_async, NULL,
+                 WSGW_CONTEXT,
+                 "On (default): under mpm_event, established tunnels move to "
+                 "a per-child reactor and free their worker thread"),
     { NULL }
 };
 
@@ -57,6 +62,7 @@ static void wsgw_register_hooks(apr_pool_t *p)
 {
     wsgw_proxy_register_hooks(p);
     wsgw_graceful_register_hooks(p);
+    wsgw_reactor_register_hooks(p);
     wsgw_status_register_hooks(p);
     wsgw_tls_register_hooks(p);
 }

@@ -18,6 +18,7 @@
 #define WSGW_DIRECTIVE_MAX_CONNS           "WSGatewayMaxConnections"
 #define WSGW_DIRECTIVE_MAX_CONNS_PER_IP    "WSGatewayMaxConnectionsPerIP"
 #define WSGW_DIRECTIVE_GRACEFUL_CLOSE      "WSGatewayGracefulClose"
+#define WSGW_DIRECTIVE_ASYNC               "WSGatewayAsync"
 
 /* Directive setters (the command table is in mod_ws_gateway.c). */
 const char *wsgw_config_set_pass(cmd_parms *cmd, void *dconf, const char *args);
@@ -40,6 +41,7 @@ const char *wsgw_config_set_max_conns_per_ip(cmd_parms *cmd, void *dconf,
                                              const char *arg);
 const char *wsgw_config_set_graceful_close(cmd_parms *cmd, void *dconf,
                                            const char *a1, const char *a2);
+const char *wsgw_config_set_async(cmd_parms *cmd, void *dconf, int on);
 
 void *wsgw_config_create_srv(apr_pool_t *p, server_rec *s);
 void *wsgw_config_merge_srv(apr_pool_t *p, void *basev, void *addv);

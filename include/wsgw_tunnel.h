@@ -7,7 +7,8 @@
  * reported, wsgw_tunnel_pump() moves bytes without ever blocking, and
  * wsgw_tunnel_on_timeout() runs the timers (idle, lifetime, pings, close
  * wait). wsgw_tunnel_run() drives it with one APR pollset in the calling
- * thread; a shared reactor can drive the same calls instead.
+ * thread; the per-child reactor (wsgw_reactor.c) drives the same calls for
+ * many tunnels at once.
  *
  * Memory per tunnel is bounded: one fixed buffer per direction, plus at most
  * one buffer's worth set aside by a connection's output filters.
@@ -44,6 +45,21 @@ apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
                                 unsigned int rsv_allowed,
                                 struct wsgw_stat_t *stat);
 
+/**
+ * Log the opening and arm the timers. @a wake (with @a baton) is how
+ * wsgw_tunnel_request_stop() reaches the thread driving the tunnel from
+ * another thread; NULL when only the driving thread calls it.
+ */
+void wsgw_tunnel_start(wsgw_tunnel_t *t, void (*wake)(void *), void *baton);
+
+/**
+ * Before waiting for events: switch plain TCP sides to direct socket I/O
+ * when their filters are empty.
+ * @return 1 when input may already wait in a filter (pump again without
+ *         waiting), else 0
+ */
+int wsgw_tunnel_prepare(wsgw_tunnel_t *t);
+
 /** Poll events (APR_POLLIN/APR_POLLOUT) side @a s needs now. */
 apr_int16_t wsgw_tunnel_wants(const wsgw_tunnel_t *t, wsgw_tunnel_side_e s);
 
@@ -78,6 +94,18 @@ apr_pollfd_t *wsgw_tunnel_pollfd(wsgw_tunnel_t *t, wsgw_tunnel_side_e s);
  * @return APR_SUCCESS, or the error that ended it abnormally
  */
 apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t);
+
+/**
+ * End a tunnel whose driver cannot go on (poll failure, server exit):
+ * recorded as closed by the gateway with 1006 and @a reason.
+ */
+void wsgw_tunnel_abort(wsgw_tunnel_t *t, const char *reason);
+
+/**
+ * After the pump reported the end (or an abort): fill the result, give the
+ * sockets their timeouts back, log the closing.
+ */
+void wsgw_tunnel_finish(wsgw_tunnel_t *t);
 
 /** Outcome, valid once the tunnel finished. */
 const wsgw_tunnel_result_t *wsgw_tunnel_result(const wsgw_tunnel_t *t);

@@ -51,12 +51,14 @@ typedef struct wsgw_mapping_t {
 
 typedef struct wsgw_graceful_t wsgw_graceful_t;
 typedef struct wsgw_status_t wsgw_status_t;
+typedef struct wsgw_reactors_t wsgw_reactors_t;
 struct wsgw_stat_t;
 
 typedef struct wsgw_srv_conf_t {
     apr_array_header_t *map;         /* wsgw_map_entry_t, data = wsgw_mapping_t */
     wsgw_graceful_t    *graceful;    /* main server only: this child's tunnels */
     wsgw_status_t      *status;      /* main server only: shared counters */
+    wsgw_reactors_t    *reactors;    /* main server only: this child's reactors */
 } wsgw_srv_conf_t;
 
 /* Per-directory (server default, VirtualHost, <Location>) policy. */
@@ -73,11 +75,12 @@ typedef struct wsgw_dir_conf_t {
     int                 max_conns_per_ip;
     int                 graceful_close;
     apr_interval_time_t graceful_spread;
+    int                 async;           /* hand tunnels to the reactor */
     /* "was set here" bits for merging */
     unsigned int idle_timeout_set:1, ping_interval_set:1, ping_timeout_set:1,
                  max_lifetime_set:1, max_message_set:1, mode_set:1,
                  allow_origin_set:1, max_conns_set:1, max_conns_per_ip_set:1,
-                 graceful_close_set:1;
+                 graceful_close_set:1, async_set:1;
 } wsgw_dir_conf_t;
 
 /* What the translate hook decided for one request (r->request_config). */

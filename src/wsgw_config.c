@@ -66,6 +66,7 @@ void *wsgw_config_create_dir(apr_pool_t *p, char *dir)
     dc->ping_timeout = WSGW_UNSET;
     dc->mode = WSGW_MODE_FRAMES;
     dc->graceful_close = 1;     /* SPEC: On, no spread */
+    dc->async = 1;              /* where the MPM is async */
     return dc;
 }
 
@@ -91,6 +92,7 @@ void *wsgw_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     WSGW_MERGE(max_conns);
     WSGW_MERGE(max_conns_per_ip);
     WSGW_MERGE(graceful_close);
+    WSGW_MERGE(async);
     dc->graceful_spread = add->graceful_close_set ? add->graceful_spread
                                                   : base->graceful_spread;
     return dc;
@@ -766,6 +768,16 @@ const char *wsgw_config_set_graceful_close(cmd_parms *cmd, void *dconf,
     }
     dc->graceful_close = 1;
     dc->graceful_close_set = 1;
+    return NULL;
+}
+
+const char *wsgw_config_set_async(cmd_parms *cmd, void *dconf, int on)
+{
+    wsgw_dir_conf_t *dc = dconf;
+
+    (void)cmd;
+    dc->async = on;
+    dc->async_set = 1;
     return NULL;
 }
 

@@ -97,7 +97,8 @@ struct wsgw_tunnel_t {
     unsigned char            ping_payload[16];
     apr_size_t               ping_len;
     apr_time_t               close_deadline;  /* 0 unless closing */
-    apr_pollset_t           *pollset;         /* wakeable; set while running */
+    void                   (*wake)(void *);  /* how request_stop reaches */
+    void                    *wake_baton;      /* the thread driving us */
     volatile apr_uint32_t    stop_requested;  /* set by child_stopping */
     apr_time_t               stop_at;         /* 0 unless a stop is due */
     int                      finished;
@@ -716,8 +717,8 @@ void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now)
 void wsgw_tunnel_request_stop(wsgw_tunnel_t *t)
 {
     apr_atomic_set32(&t->stop_requested, 1);
-    if (t->pollset) {
-        apr_pollset_wakeup(t->pollset);
+    if (t->wake) {
+        t->wake(t->wake_baton);
     }
 }
 
@@ -872,6 +873,71 @@ static void wsgw_tunnel_go_direct(wsgw_tunnel_t *t)
     }
 }
 
+int wsgw_tunnel_prepare(wsgw_tunnel_t *t)
+{
+    int i, again = 0;
+
+    wsgw_tunnel_go_direct(t);
+    for (i = 0; i < 2; ++i) {
+        /* Input may wait in the filters: read it before sleeping, unless
+         * its direction is full (then the other side's POLLOUT wakes us;
+         * polling with no timeout meanwhile would spin). */
+        again |= t->side[i].may_read && !t->side[i].eof
+                 && wsgw_tunnel_dir_can_read(t->side[i].in);
+    }
+    return again;
+}
+
+void wsgw_tunnel_start(wsgw_tunnel_t *t, void (*wake)(void *), void *baton)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00305)
+                  "ws tunnel %" APR_INT64_T_FMT ": open (%s mode, %s)",
+                  (apr_int64_t)t->r->connection->id,
+                  t->framed ? "frames" : "tunnel",
+                  wake ? "own thread" : "reactor");
+    t->wake = wake;
+    t->wake_baton = baton;
+    wsgw_tunnel_on_timeout(t, apr_time_now());
+}
+
+void wsgw_tunnel_finish(wsgw_tunnel_t *t)
+{
+    int i;
+
+    t->wake = NULL;
+    for (i = 0; i < 2; ++i) {
+        if (t->side[i].sock) {
+            apr_socket_timeout_set(t->side[i].sock, t->side[i].sock_timeout);
+        }
+    }
+    t->result.bytes_in = t->c2b.bytes;
+    t->result.bytes_out = t->b2c.bytes;
+    if (t->result.closed_by == NULL) {
+        t->result.closed_by = "gateway";
+        t->result.close_code = WSGW_CLOSE_ABNORMAL;
+        t->result.reason = "ended";
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00307)
+                  "ws tunnel %" APR_INT64_T_FMT ": closed by %s (%d, %s) "
+                  "after %" APR_TIME_T_FMT " ms; %" APR_OFF_T_FMT " bytes in, "
+                  "%" APR_OFF_T_FMT " bytes out",
+                  (apr_int64_t)t->r->connection->id, t->result.closed_by,
+                  t->result.close_code, t->result.reason,
+                  apr_time_as_msec(apr_time_now() - t->started),
+                  t->result.bytes_in, t->result.bytes_out);
+}
+
+void wsgw_tunnel_abort(wsgw_tunnel_t *t, const char *reason)
+{
+    wsgw_tunnel_set_close(t, "gateway", WSGW_CLOSE_ABNORMAL, reason);
+    t->finished = 1;
+}
+
+static void wsgw_tunnel_wake_pollset(void *baton)
+{
+    apr_pollset_wakeup(baton);
+}
+
 apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
 {
     apr_pollset_t *ps;
@@ -887,32 +953,22 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
                       "file limit (ulimit -n) if it is exhausted");
         return rv;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00305)
-                  "ws tunnel %" APR_INT64_T_FMT ": open (%s mode)",
-                  (apr_int64_t)t->r->connection->id,
-                  t->framed ? "frames" : "tunnel");
-    t->pollset = ps;
+    wsgw_tunnel_start(t, wsgw_tunnel_wake_pollset, ps);
     if (wsgw_graceful_add(t->r->server, t, t->r->pool)) {
         apr_atomic_set32(&t->stop_requested, 1);
+        wsgw_tunnel_on_timeout(t, apr_time_now());
     }
-    wsgw_tunnel_on_timeout(t, apr_time_now());
 
     while (!wsgw_tunnel_pump(t)) {
         apr_int32_t n = 0;
         const apr_pollfd_t *out;
         apr_interval_time_t tmo;
-        int again = 0;
+        int again = wsgw_tunnel_prepare(t);
 
-        wsgw_tunnel_go_direct(t);
         for (i = 0; i < 2; ++i) {
             apr_pollfd_t *pfd = &t->side[i].pfd;
             apr_int16_t want = wsgw_tunnel_wants(t, i);
 
-            /* Input may wait in the filters: read it before sleeping,
-             * unless its direction is full (then the other side's POLLOUT
-             * wakes us; polling with no timeout meanwhile would spin). */
-            again |= t->side[i].may_read && !t->side[i].eof
-                     && wsgw_tunnel_dir_can_read(t->side[i].in);
             if (want != registered[i]) {
                 if (registered[i]) {
                     apr_pollset_remove(ps, pfd);
@@ -951,27 +1007,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
     }
 
     wsgw_graceful_remove(t->r->server, t);
-    t->pollset = NULL;
-    for (i = 0; i < 2; ++i) {
-        if (t->side[i].sock) {
-            apr_socket_timeout_set(t->side[i].sock, t->side[i].sock_timeout);
-        }
-    }
+    wsgw_tunnel_finish(t);
     apr_pollset_destroy(ps);
-    t->result.bytes_in = t->c2b.bytes;
-    t->result.bytes_out = t->b2c.bytes;
-    if (t->result.closed_by == NULL) {
-        t->result.closed_by = "gateway";
-        t->result.close_code = WSGW_CLOSE_ABNORMAL;
-        t->result.reason = "ended";
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00307)
-                  "ws tunnel %" APR_INT64_T_FMT ": closed by %s (%d, %s) "
-                  "after %" APR_TIME_T_FMT " ms; %" APR_OFF_T_FMT " bytes in, "
-                  "%" APR_OFF_T_FMT " bytes out",
-                  (apr_int64_t)t->r->connection->id, t->result.closed_by,
-                  t->result.close_code, t->result.reason,
-                  apr_time_as_msec(apr_time_now() - t->started),
-                  t->result.bytes_in, t->result.bytes_out);
     return APR_SUCCESS;
 }

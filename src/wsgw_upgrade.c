@@ -25,6 +25,7 @@
 #include "wsgw_handshake.h"
 #include "wsgw_status.h"
 #include "wsgw_tls.h"
+#include "wsgw_reactor.h"
 #include "wsgw_tunnel.h"
 #include "wsgw_upgrade.h"
 
@@ -235,6 +236,44 @@ static int wsgw_upgrade_relay(request_rec *r, request_rec *rp, int status,
     return OK;
 }
 
+/* The tunnel's outcome into the log notes and the counters. */
+static void wsgw_upgrade_record(request_rec *r, wsgw_tunnel_t *tunnel,
+                                struct wsgw_stat_t *stat, apr_time_t started)
+{
+    const wsgw_tunnel_result_t *res = wsgw_tunnel_result(tunnel);
+
+    apr_table_setn(r->notes, WSGW_NOTE_BYTES_IN,
+                   apr_off_t_toa(r->pool, res->bytes_in));
+    apr_table_setn(r->notes, WSGW_NOTE_BYTES_OUT,
+                   apr_off_t_toa(r->pool, res->bytes_out));
+    apr_table_setn(r->notes, WSGW_NOTE_DURATION,
+                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
+                                apr_time_as_msec(apr_time_now() - started)));
+    apr_table_setn(r->notes, WSGW_NOTE_CLOSE_CODE,
+                   apr_itoa(r->pool, res->close_code));
+    apr_table_setn(r->notes, WSGW_NOTE_CLOSED_BY, res->closed_by);
+    wsgw_status_tunnel_close(stat, res->close_code);
+}
+
+/* What the reactor needs to finish an async tunnel's request. */
+typedef struct wsgw_upgrade_async_t {
+    request_rec        *r;
+    const char         *scheme;
+    proxy_conn_rec     *backend;
+    struct wsgw_stat_t *stat;
+    apr_time_t          started;
+} wsgw_upgrade_async_t;
+
+/* In the reactor thread, once an async tunnel has ended. */
+static void wsgw_upgrade_async_done(wsgw_tunnel_t *tunnel, void *baton)
+{
+    wsgw_upgrade_async_t *ua = baton;
+
+    wsgw_upgrade_record(ua->r, tunnel, ua->stat, ua->started);
+    ua->backend->close = 1;
+    ap_proxy_release_connection(ua->scheme, ua->backend, ua->r->server);
+}
+
 /* Record a member failure that left the client untouched. */
 static int wsgw_upgrade_failed(wsgw_attempt_t *att, int status,
                                int proto_error, const char *why)
@@ -262,7 +301,6 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
     apr_bucket_brigade *bb = NULL;
     conn_rec *origin;
     wsgw_tunnel_t *tunnel;
-    const wsgw_tunnel_result_t *res;
     const char *reason = "", *ext;
     apr_time_t started = apr_time_now();
     unsigned int rsv;
@@ -461,19 +499,26 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
         status = OK;
         goto done;
     }
+    if (wsgw_reactor_eligible(r, dc)) {
+        wsgw_upgrade_async_t *ua = apr_palloc(r->pool, sizeof(*ua));
+
+        ua->r = r;
+        ua->scheme = scheme;
+        ua->backend = backend;
+        ua->stat = pr->stat;
+        ua->started = started;
+        if (bb) {
+            apr_brigade_cleanup(bb);
+        }
+        if (wsgw_reactor_handoff(r, tunnel, wsgw_upgrade_async_done, ua)
+            == APR_SUCCESS) {
+            /* The reactor owns the request, both connections and the
+             * backend's release from here on. */
+            return SUSPENDED;
+        }
+    }
     wsgw_tunnel_run(tunnel);
-    res = wsgw_tunnel_result(tunnel);
-    apr_table_setn(r->notes, WSGW_NOTE_BYTES_IN,
-                   apr_off_t_toa(r->pool, res->bytes_in));
-    apr_table_setn(r->notes, WSGW_NOTE_BYTES_OUT,
-                   apr_off_t_toa(r->pool, res->bytes_out));
-    apr_table_setn(r->notes, WSGW_NOTE_DURATION,
-                   apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
-                                apr_time_as_msec(apr_time_now() - started)));
-    apr_table_setn(r->notes, WSGW_NOTE_CLOSE_CODE,
-                   apr_itoa(r->pool, res->close_code));
-    apr_table_setn(r->notes, WSGW_NOTE_CLOSED_BY, res->closed_by);
-    wsgw_status_tunnel_close(pr->stat, res->close_code);
+    wsgw_upgrade_record(r, tunnel, pr->stat, started);
     status = OK;
 
 done:

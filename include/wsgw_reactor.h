@@ -1,0 +1,36 @@
+/*
+ * Async tunnels (WSGatewayAsync): under an async MPM (mpm_event), an
+ * established tunnel leaves its worker thread and is driven by a per-child
+ * reactor thread, many tunnels per pollset. See wsgw_reactor.c for who owns
+ * the connection when.
+ */
+#ifndef WSGW_REACTOR_H
+#define WSGW_REACTOR_H
+
+#include "wsgw_types.h"
+
+struct wsgw_tunnel_t;
+
+/**
+ * Called in the reactor thread once the tunnel has finished (result
+ * available), before the request is logged: record the notes and counters,
+ * release the backend connection.
+ */
+typedef void wsgw_reactor_done_fn(struct wsgw_tunnel_t *t, void *baton);
+
+/** May the tunnel of @a r leave its worker thread? */
+int wsgw_reactor_eligible(request_rec *r, const wsgw_dir_conf_t *dc);
+
+/**
+ * Hand the tunnel of @a r over to a reactor. On APR_SUCCESS the handler
+ * must return SUSPENDED at once and touch neither @a r nor its connection
+ * again: the reactor starts the tunnel once the MPM has let go of the
+ * connection, and then owns the request (it logs it) and the connection
+ * (it closes it).
+ */
+apr_status_t wsgw_reactor_handoff(request_rec *r, struct wsgw_tunnel_t *t,
+                                  wsgw_reactor_done_fn *done, void *baton);
+
+void wsgw_reactor_register_hooks(apr_pool_t *p);
+
+#endif /* WSGW_REACTOR_H */
