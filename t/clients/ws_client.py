@@ -12,10 +12,15 @@ exits 0 on success, 1 on failure. Every wait is bounded.
       other; each reads the backend's name (URL ends in /name), then echoes
       MSGS messages 100 ms apart; prints per-backend counts of tunnels that
       completed or were cut, and handshake failures
+  ws_client.py hold URL CONNS SECONDS   open CONNS tunnels (one echo each),
+      write "open CONNS" to the file named by $WSGW_READY_FILE, then wait
+      up to SECONDS for the server to close every one; prints the close
+      codes it got ("closed 1001=CONNS")
 """
 import asyncio
 import hashlib
 import os
+import resource
 import sys
 
 import websockets
@@ -141,12 +146,48 @@ async def failover(url, conns, msgs):
     return None
 
 
+async def hold(url, conns, seconds):
+    sem = asyncio.Semaphore(200)
+
+    async def open_one(i):
+        async with sem:
+            ws = await websockets.connect(url, open_timeout=30,
+                                          close_timeout=5, ping_interval=None)
+            msg = "hold-%d" % i
+            await ws.send(msg)
+            if await asyncio.wait_for(ws.recv(), TIMEOUT) != msg:
+                raise RuntimeError("echo mismatch")
+            return ws
+
+    socks = await asyncio.gather(*(open_one(i) for i in range(conns)))
+    with open(os.environ["WSGW_READY_FILE"], "w") as f:
+        f.write("open %d\n" % len(socks))
+    done, pending = await asyncio.wait(
+        [asyncio.ensure_future(ws.wait_closed()) for ws in socks],
+        timeout=seconds)
+    codes = {}
+    for ws in socks:
+        key = str(ws.close_code) if ws.close_code is not None else "open"
+        codes[key] = codes.get(key, 0) + 1
+    for ws in socks:
+        ws.transport.abort()
+    print("closed " + " ".join("%s=%d" % kv for kv in sorted(codes.items())))
+    if pending:
+        return "%d of %d tunnels still open after %d s" % (len(pending),
+                                                           conns, seconds)
+    return None
+
+
 def main():
+    # Thousands of tunnels need as many descriptors as the hard limit allows.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     cmd, url = sys.argv[1], sys.argv[2]
     args = [int(a) for a in sys.argv[3:]]
     fn = {"echo": echo, "concurrent": concurrent, "big": big,
           "interleave": interleave, "deflate": deflate,
-          "failover": failover}[cmd]
+          "failover": failover, "hold": hold}[cmd]
     if cmd == "echo" and not args:
         args = [5]
     try:

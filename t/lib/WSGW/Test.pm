@@ -24,7 +24,8 @@ our @EXPORT_OK = qw(
     source_dir run_bounded make_build wait_port
     tls_make_certs tls_port tls_dir tls_spki_sha256 run_h2_client
     tls_access_log_lines config_start ws_frame ws_send_while_reading
-    httpd_children_cpu
+    httpd_children_cpu instance_start instance_stop instance_children
+    proc_status
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -778,6 +779,99 @@ CONF
     }
     File::Path::remove_tree($dir);
     return ($status, $out);
+}
+
+# ---------------------------------------------------------------------
+# A separate httpd (own configuration, MPM settings and logs) for tests that
+# need other process limits than the suite's server: started in the
+# foreground with the open file limit raised to the hard limit, stopped by
+# PID. $o{body}: configuration appended; $o{modules}: extra modules.
+# Returns { pid, port, dir, conf, errlog } once it accepts connections.
+
+sub instance_start {
+    my (%o) = @_;
+    require Apache::Test;
+    my $libexec = Apache::Test::vars('src_dir');
+    my $httpd = Apache::Test::vars('httpd');
+    my $name = $o{name} || 'instance';
+    my $dir = File::Spec->rel2abs(File::Spec->catdir(top_dir(), 't', 'logs',
+                                                     "$name-$$"));
+    require File::Path;
+    File::Path::remove_tree($dir);
+    File::Path::make_path($dir);
+    chmod 0755, $dir;
+    my $port = free_port();
+    my $modules = join '', map { "LoadModule ${_}_module $libexec/mod_$_.so\n" }
+        qw(mpm_event authz_core proxy proxy_http slotmem_shm),
+        @{ $o{modules} || [] };
+    my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh <<"CONF";
+ServerRoot $dir
+ServerName localhost
+Listen 127.0.0.1:$port
+PidFile $dir/httpd.pid
+ErrorLog $dir/error_log
+DefaultRuntimeDir $dir
+LogLevel info
+$user
+$modules
+LoadModule ws_gateway_module $ENV{WSGW_MODULE}
+$o{body}
+CONF
+    close $fh;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        open STDOUT, '>', "$dir/output";
+        open STDERR, '>&', \*STDOUT;
+        exec '/bin/sh', '-c', 'ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"',
+            $httpd, '-D', 'FOREGROUND', '-f', $conf
+            or POSIX::_exit(127);
+    }
+    my $inst = { pid => $pid, port => $port, dir => $dir, conf => $conf,
+                 errlog => "$dir/error_log", httpd => $httpd };
+    unless (wait_port($port, 20, $pid)) {
+        instance_stop($inst);
+        die "httpd instance $name did not start; see $dir/error_log, "
+          . "$dir/output\n";
+    }
+    return $inst;
+}
+
+# Child processes of the instance's parent: pid => { threads, rss (KiB) }.
+sub instance_children {
+    my ($inst) = @_;
+    my %kids;
+    opendir my $d, '/proc' or return {};
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        my $st = proc_status($p);
+        next unless $st && ($st->{PPid} // 0) == $inst->{pid};
+        $kids{$p} = { threads => $st->{Threads}, rss => $st->{VmRSS} };
+    }
+    return \%kids;
+}
+
+# Fields of /proc/PID/status (numbers without their unit), or undef.
+sub proc_status {
+    my ($pid) = @_;
+    open my $st, '<', "/proc/$pid/status" or return undef;
+    my %f;
+    while (<$st>) {
+        $f{$1} = $2 if /^(\w+):\s+(\S+)/;
+    }
+    return \%f;
+}
+
+# Stop the instance by PID (TERM, bounded wait, KILL) and make sure no
+# child of it is left.
+sub instance_stop {
+    my ($inst) = @_;
+    my @kids = keys %{ instance_children($inst) };
+    stop_process($inst->{pid});
+    wait_until(10, sub { !grep { kill 0, $_ } @kids });
+    kill 'KILL', grep { kill 0, $_ } @kids;
 }
 
 1;

@@ -1,0 +1,154 @@
+# Async tunnels (WSGatewayAsync, mpm_event): an established tunnel leaves
+# its worker thread for the child's reactor. On a separate httpd limited to
+# MaxRequestWorkers 50 (two children of 25 threads; ServerLimit leaves room
+# for the old generation after a graceful restart): 2,000 tunnels open at
+# once and all echo, with a few dozen threads in all; each is logged with
+# its notes; a graceful restart closes every one with 1001 and the old
+# children exit; new tunnels work afterwards. On the suite's server: a TLS
+# front goes through the reactor, and WSGatewayAsync Off keeps a tunnel in
+# its request's thread.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use Apache::TestUtil;
+use POSIX qw(WNOHANG);
+use lib 't/lib';
+use WSGW::Test qw(:all);
+
+my $mpm = $ENV{WSGW_MPM} || 'event';
+plan tests => 22, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
+
+my $tunnels = 2000;
+errlog_start();
+my ($bpid, $bport) = start_backend('c', name => 'async-echo');
+
+my $inst = instance_start(name => 'async50', body => <<"CONF");
+StartServers         2
+ServerLimit          4
+ThreadLimit          25
+ThreadsPerChild      25
+MinSpareThreads      25
+MaxSpareThreads      75
+MaxRequestWorkers    50
+LogLevel info ws_gateway:debug
+LogFormat "%h \\"%r\\" %>s in=%{ws-gateway-bytes-in}n out=%{ws-gateway-bytes-out}n code=%{ws-gateway-close-code}n by=%{ws-gateway-closed-by}n" wsgw
+CustomLog access_log wsgw
+WSGatewayPass /ws ws://127.0.0.1:$bport/
+CONF
+my $url = "ws://127.0.0.1:$inst->{port}/ws/echo";
+
+sub inst_log {
+    my ($file) = @_;
+    open my $fh, '<', "$inst->{dir}/$file" or return ();
+    return <$fh>;
+}
+
+# Children at rest, before any tunnel.
+ok wait_until(20, sub { keys %{ instance_children($inst) } == 2 }),
+    'the instance runs its two children';
+my $before = instance_children($inst);
+my $rss_before = 0;
+$rss_before += $_->{rss} for values %$before;
+
+# One client process holds $tunnels tunnels (each echoed once) and waits
+# for the server to close them.
+my $ready = "$inst->{dir}/ready";
+my $client = fork;
+die "fork: $!" unless defined $client;
+if (!$client) {
+    $ENV{WSGW_READY_FILE} = $ready;
+    open STDOUT, '>', "$inst->{dir}/client.out";
+    open STDERR, '>&', \*STDOUT;
+    exec '/usr/bin/python3', top_dir() . '/t/clients/ws_client.py', 'hold',
+        $url, $tunnels, 90 or POSIX::_exit(127);
+}
+my $all_open = wait_until(120, sub { -s $ready || waitpid($client, WNOHANG) });
+my $ready_line = -s $ready ? do { open my $r, '<', $ready; <$r> } : '';
+ok t_cmp($ready_line, qr/^open $tunnels$/,
+         "$tunnels tunnels open at once through MaxRequestWorkers 50, each echoed")
+    or t_debug(inst_log('client.out'), inst_log('error_log'));
+
+my $held = instance_children($inst);
+my ($threads, $rss_held) = (0, 0);
+for (values %$held) {
+    $threads += $_->{threads};
+    $rss_held += $_->{rss};
+}
+ok t_cmp(scalar(keys %$held), 2, 'still two children: no process per tunnel');
+ok $threads < 100, "threads in all children: $threads (a thread per tunnel would be $tunnels+)";
+my $per_tunnel = ($rss_held - $rss_before) / $tunnels;
+t_debug(sprintf "RSS %d KiB at rest, %d KiB holding %d tunnels: %.1f KiB per tunnel",
+                $rss_before, $rss_held, $tunnels, $per_tunnel);
+ok $per_tunnel < 96, sprintf('memory per idle tunnel %.1f KiB (bounded buffers)', $per_tunnel);
+my @reactor = grep { /WSGW00305: .*reactor\)/ } inst_log('error_log');
+ok t_cmp(scalar @reactor, $tunnels, 'every tunnel ran in a reactor');
+my $status = do {
+    my $c = ws_connect(port => $inst->{port}, path => '/ws/echo');
+    ws_send($c, 1, 'after-many');
+    my $f = ws_recv_data($c, 10);
+    ws_send($c, 8, pack('n', 1000));
+    ws_recv($c, 10);
+    $f ? $f->{payload} : undef;
+};
+ok t_cmp($status, 'after-many', 'one more tunnel works while they are held');
+
+# Graceful restart: every tunnel gets 1001, the old children exit.
+my @old = keys %$held;
+kill 'USR1', $inst->{pid};
+my $done = wait_until(60, sub { waitpid($client, WNOHANG) == $client });
+my $client_rc = $done ? $? >> 8 : -1;
+stop_process($client) unless $done;
+my $out = join '', inst_log('client.out');
+ok t_cmp($client_rc, 0, 'the client saw every tunnel closed') or t_debug($out);
+ok t_cmp($out, qr/^closed 1001=$tunnels$/m,
+         "all $tunnels closed with 1001 (going away) by the graceful restart");
+ok wait_until(30, sub { !grep { kill 0, $_ } @old }),
+    'the old children exited once their tunnels were closed';
+ok wait_until(20, sub { keys %{ instance_children($inst) } >= 1 }),
+    'new children serve';
+my $c = ws_connect(port => $inst->{port}, path => '/ws/echo');
+ok t_cmp($c->{status}, 101, 'a new tunnel after the restart');
+ws_send($c, 1, 'new generation');
+my $f = ws_recv_data($c, 10);
+ok t_cmp($f ? $f->{payload} : undef, 'new generation', 'it echoes');
+ws_send($c, 8, pack('n', 1000));
+$f = ws_recv($c, 10);
+ok t_cmp($f ? $f->{op} : undef, 8, 'close handshake completes in the reactor');
+
+# The access log: one line per tunnel, written when it ended, with notes.
+my @access = inst_log('access_log');
+my @gone = grep { /" 101 in=\d+ out=\d+ code=1001 by=gateway$/ } @access;
+ok t_cmp(scalar @gone, $tunnels, 'each async tunnel logged with its notes (code=1001 by=gateway)')
+    or t_debug(@access[0 .. 3]);
+ok wait_until(10, sub { grep { /code=1000 by=client$/ } inst_log('access_log') }),
+    'a tunnel closed by the client is logged as such';
+# (While 2,000 handshakes arrive at once, all 50 workers are busy with them
+# and the MPM says so: AH00484/AH10159 are expected then.)
+my @bad = grep { (/\[[\w:]*(error|crit|alert|emerg)\]/ && !/AH00484|AH10159/)
+                 || /AH00052|exit signal/ } inst_log('error_log');
+ok t_cmp(scalar @bad, 0, 'no errors or crashed children in the instance') or t_debug(@bad);
+instance_stop($inst);
+stop_process($bpid);
+
+# The suite's server: a TLS front goes through the reactor (the tunnel
+# reads and writes through mod_ssl's filters from the reactor thread).
+$c = ws_connect(tls => 1, path => '/c/echo');
+ok t_cmp($c->{status}, 101, 'TLS front: upgraded');
+my $big = 'x' x 200_000;
+ws_send($c, 2, $big);
+$f = ws_recv_data($c, 10);
+ok $f && $f->{payload} eq $big, 'TLS front: 200 KB echoed intact';
+my $lport = $c->{sock}->sockport;
+ws_send($c, 8, pack('n', 1000));
+ws_recv($c, 10);
+ok wait_until(10, sub { grep { /:$lport\] WSGW00305: .*reactor\)/ } errlog_lines() }),
+    'TLS front: the tunnel ran in the reactor';
+
+# WSGatewayAsync Off keeps the tunnel in its request's thread.
+$c = ws_connect(path => '/sync/echo');
+ws_send($c, 1, 'sync');
+$f = ws_recv_data($c, 10);
+ok t_cmp($f ? $f->{payload} : undef, 'sync', 'WSGatewayAsync Off: echo');
+$lport = $c->{sock}->sockport;
+ok wait_until(10, sub { grep { /:$lport\] WSGW00305: .*own thread\)/ } errlog_lines() }),
+    'WSGatewayAsync Off: the tunnel ran in its own thread';
