@@ -17,6 +17,7 @@
 #define WSGW_TUNNEL_H
 
 #include "wsgw_types.h"
+#include <apr_allocator.h>
 #include <apr_poll.h>
 
 typedef struct wsgw_tunnel_t wsgw_tunnel_t;
@@ -51,6 +52,15 @@ apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
  * another thread; NULL when only the driving thread calls it.
  */
 void wsgw_tunnel_start(wsgw_tunnel_t *t, void (*wake)(void *), void *baton);
+
+/**
+ * Take each direction's buffer from @a bufs only while bytes are in flight
+ * and give it back when the direction is idle (the reactor's thread-owned
+ * allocator): an idle tunnel then holds no buffer. Without this, a buffer
+ * comes from r->pool at first use and stays. Call before the first pump;
+ * only the driving thread may use @a bufs.
+ */
+void wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs);
 
 /**
  * Before waiting for events: switch plain TCP sides to direct socket I/O

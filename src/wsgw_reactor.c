@@ -72,6 +72,8 @@
 #define WSGW_REACTOR_LINGER   apr_time_from_sec(2)
 /* Minimum time between queueing a connection and freeing it. */
 #define WSGW_REACTOR_SETTLE   apr_time_from_msec(100)
+/* Bytes of idle tunnel buffers a reactor keeps for reuse. */
+#define WSGW_REACTOR_BUFS_FREE (4 * 1024 * 1024)
 /* At most this many reactor threads per child. */
 #define WSGW_REACTOR_MAX      4
 /* mpm_event's directive bounding the connections a child accepts. */
@@ -121,6 +123,7 @@ struct wsgw_reactor_t {
     int                   id;
     apr_thread_t         *thread;
     apr_pollset_t        *ps;
+    apr_allocator_t      *bufs;         /* buffers lent to busy tunnels */
     apr_thread_mutex_t   *mutex;
     wsgw_async_t         *incoming;     /* under mutex */
     wsgw_async_t          ring;         /* sentinel of the running ones */
@@ -409,6 +412,7 @@ static void wsgw_reactor_take_incoming(wsgw_reactor_t *re)
         re->ring.prev = a;
         a->state = WSGW_ASYNC_RUNNING;
         a->c->current_thread = re->thread;
+        wsgw_tunnel_lend_buffers(a->t, re->bufs);
         wsgw_tunnel_start(a->t, NULL, NULL);
         if (re->stop_seen) {
             wsgw_tunnel_request_stop(a->t);
@@ -572,6 +576,7 @@ static apr_status_t wsgw_reactor_child_exit(void *data)
         apr_status_t trv;
 
         apr_thread_join(&trv, rs->re[i].thread);
+        apr_allocator_destroy(rs->re[i].bufs);
     }
     rs->n = 0;
     return APR_SUCCESS;
@@ -608,6 +613,10 @@ static void wsgw_reactor_child_init(apr_pool_t *pchild, server_rec *s)
                                     APR_POLLSET_NOCOPY | APR_POLLSET_WAKEABLE);
         }
         if (rv == APR_SUCCESS) {
+            rv = apr_allocator_create(&re->bufs);
+        }
+        if (rv == APR_SUCCESS) {
+            apr_allocator_max_free_set(re->bufs, WSGW_REACTOR_BUFS_FREE);
             rv = apr_thread_create(&re->thread, NULL, wsgw_reactor_main, re,
                                    pchild);
         }

@@ -60,7 +60,8 @@ typedef struct wsgw_tunnel_side_t {
 
 struct wsgw_tunnel_dir_t {
     wsgw_tunnel_side_t *from, *to;
-    unsigned char      *buf;
+    unsigned char      *buf;         /* NULL while nothing is in flight */
+    apr_memnode_t      *node;        /* buf's node, with a buffer allocator */
     apr_size_t          head;        /* next byte to write */
     apr_size_t          ready;       /* bytes before this may be written */
     apr_size_t          parsed;      /* bytes before this went through the parser */
@@ -99,6 +100,8 @@ struct wsgw_tunnel_t {
     apr_time_t               close_deadline;  /* 0 unless closing */
     void                   (*wake)(void *);  /* how request_stop reaches */
     void                    *wake_baton;      /* the thread driving us */
+    apr_allocator_t         *bufs;            /* lend buffers only while */
+                                              /* bytes are in flight */
     volatile apr_uint32_t    stop_requested;  /* set by child_stopping */
     apr_time_t               stop_at;         /* 0 unless a stop is due */
     int                      finished;
@@ -388,6 +391,35 @@ static int wsgw_tunnel_dir_can_read(const wsgw_tunnel_dir_t *d)
     return d->head > 0 || d->tail < WSGW_TUNNEL_BUFSIZE;
 }
 
+/* Give @a d its buffer: from the lending allocator, else (once) from
+ * r->pool. */
+static int wsgw_tunnel_dir_get_buf(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
+{
+    if (t->bufs) {
+        d->node = apr_allocator_alloc(t->bufs, WSGW_TUNNEL_BUFSIZE);
+        if (d->node == NULL) {
+            return 0;
+        }
+        d->buf = (unsigned char *)d->node->first_avail;
+    }
+    else {
+        d->buf = apr_palloc(t->r->pool, WSGW_TUNNEL_BUFSIZE);
+    }
+    return 1;
+}
+
+/* An idle direction returns a lent buffer: an idle tunnel holds none. */
+static void wsgw_tunnel_dir_put_buf(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
+                                    int force)
+{
+    if (d->node && (force || (d->head == d->tail && d->ctl_len == 0))) {
+        d->head = d->ready = d->parsed = d->tail = d->frame_start = 0;
+        apr_allocator_free(t->bufs, d->node);
+        d->node = NULL;
+        d->buf = NULL;
+    }
+}
+
 /* Read once from d->from into free space. Returns 1 on progress. */
 static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
 {
@@ -397,6 +429,9 @@ static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
     int discard = d->done || (d->closing && d->close_queued);
 
     if (!s->may_read || !wsgw_tunnel_dir_can_read(d)) {
+        return 0;
+    }
+    if (d->buf == NULL && !wsgw_tunnel_dir_get_buf(t, d)) {
         return 0;
     }
     if (discard) {
@@ -585,6 +620,10 @@ int wsgw_tunnel_pump(wsgw_tunnel_t *t)
         if (t->c2b.done && t->b2c.done && c->eof && b->eof) {
             t->finished = 1;
         }
+    }
+    if (t->bufs) {
+        wsgw_tunnel_dir_put_buf(t, &t->c2b, t->finished);
+        wsgw_tunnel_dir_put_buf(t, &t->b2c, t->finished);
     }
     return t->finished;
 }
@@ -837,8 +876,6 @@ apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
     t->side[WSGW_TUNNEL_CLIENT].out = &t->b2c;
     t->side[WSGW_TUNNEL_BACKEND].in = &t->b2c;
     t->side[WSGW_TUNNEL_BACKEND].out = &t->c2b;
-    t->c2b.buf = apr_palloc(p, WSGW_TUNNEL_BUFSIZE);
-    t->b2c.buf = apr_palloc(p, WSGW_TUNNEL_BUFSIZE);
     t->c2b.framed = t->b2c.framed = t->framed;
     if (t->framed) {
         wsgw_frame_parser_init(&t->c2b.parser, 1, rsv_allowed,
@@ -900,10 +937,19 @@ void wsgw_tunnel_start(wsgw_tunnel_t *t, void (*wake)(void *), void *baton)
     wsgw_tunnel_on_timeout(t, apr_time_now());
 }
 
+void wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs)
+{
+    t->bufs = bufs;
+}
+
 void wsgw_tunnel_finish(wsgw_tunnel_t *t)
 {
     int i;
 
+    if (t->bufs) {
+        wsgw_tunnel_dir_put_buf(t, &t->c2b, 1);
+        wsgw_tunnel_dir_put_buf(t, &t->b2c, 1);
+    }
     t->wake = NULL;
     for (i = 0; i < 2; ++i) {
         if (t->side[i].sock) {
