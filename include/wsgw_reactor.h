@@ -8,6 +8,7 @@
 #define WSGW_REACTOR_H
 
 #include "wsgw_types.h"
+#include <apr_allocator.h>
 
 struct wsgw_tunnel_t;
 
@@ -17,6 +18,13 @@ struct wsgw_tunnel_t;
  * release the backend connection.
  */
 typedef void wsgw_reactor_done_fn(struct wsgw_tunnel_t *t, void *baton);
+
+/* A tunnel moves to the reactor once it is quiet and has seen no input for
+ * this long, or has run this long: short exchanges end in their worker
+ * thread (whose connection pool the MPM then recycles), idle and long-lived
+ * tunnels free it. */
+#define WSGW_REACTOR_HANDOFF_IDLE  apr_time_from_msec(50)
+#define WSGW_REACTOR_HANDOFF_AGE   apr_time_from_msec(250)
 
 /** May the tunnel of @a r leave its worker thread? */
 int wsgw_reactor_eligible(request_rec *r, const wsgw_dir_conf_t *dc);
@@ -30,6 +38,9 @@ int wsgw_reactor_eligible(request_rec *r, const wsgw_dir_conf_t *dc);
  */
 apr_status_t wsgw_reactor_handoff(request_rec *r, struct wsgw_tunnel_t *t,
                                   wsgw_reactor_done_fn *done, void *baton);
+
+/** The child's tunnel buffer allocator (thread-safe), NULL without reactors. */
+apr_allocator_t *wsgw_reactor_buffers(void);
 
 void wsgw_reactor_register_hooks(apr_pool_t *p);
 

@@ -47,7 +47,8 @@ apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
                                 struct wsgw_stat_t *stat);
 
 /**
- * Log the opening and arm the timers. @a wake (with @a baton) is how
+ * Log the opening and arm the timers (the first time; again when a reactor
+ * takes a running tunnel over: logs the move). @a wake (with @a baton) is how
  * wsgw_tunnel_request_stop() reaches the thread driving the tunnel from
  * another thread; NULL when only the driving thread calls it.
  */
@@ -100,10 +101,16 @@ void wsgw_tunnel_request_stop(wsgw_tunnel_t *t);
 apr_pollfd_t *wsgw_tunnel_pollfd(wsgw_tunnel_t *t, wsgw_tunnel_side_e s);
 
 /**
- * Drive the tunnel to its end with a private pollset, in this thread.
- * @return APR_SUCCESS, or the error that ended it abnormally
+ * Drive the tunnel with a private pollset, in this thread, to its end; or,
+ * when @a idle > 0, until it is quiet (nothing in flight) and either has
+ * seen no input for @a idle or has run for @a age, so a reactor can take it
+ * over: short-lived tunnels then end in their own thread, idle and
+ * long-lived ones free it.
+ * @return APR_SUCCESS when it ended (finished), APR_INCOMPLETE when it is
+ *         quiet and waiting for a new driver, or the error that ended it
  */
-apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t);
+apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t idle,
+                             apr_interval_time_t age);
 
 /**
  * End a tunnel whose driver cannot go on (poll failure, server exit):

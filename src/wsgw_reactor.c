@@ -123,7 +123,6 @@ struct wsgw_reactor_t {
     int                   id;
     apr_thread_t         *thread;
     apr_pollset_t        *ps;
-    apr_allocator_t      *bufs;         /* buffers lent to busy tunnels */
     apr_thread_mutex_t   *mutex;
     wsgw_async_t         *incoming;     /* under mutex */
     wsgw_async_t          ring;         /* sentinel of the running ones */
@@ -136,8 +135,10 @@ struct wsgw_reactor_t {
 };
 
 struct wsgw_reactors_t {
-    int             n;
-    wsgw_reactor_t *re;
+    int                 n;
+    wsgw_reactor_t     *re;
+    apr_allocator_t    *bufs;       /* buffers lent to tunnels in flight */
+    apr_thread_mutex_t *bufs_mutex;
 };
 
 static wsgw_reactors_t *wsgw_reactors(void)
@@ -159,6 +160,13 @@ int wsgw_reactor_eligible(request_rec *r, const wsgw_dir_conf_t *dc)
            && !c->clogging_input_filters && !c->aborted
            && r->main == NULL && r->prev == NULL
            && ap_get_conn_socket(c) != NULL;
+}
+
+apr_allocator_t *wsgw_reactor_buffers(void)
+{
+    wsgw_reactors_t *rs = wsgw_reactors();
+
+    return rs && rs->n > 0 ? rs->bufs : NULL;
 }
 
 apr_status_t wsgw_reactor_handoff(request_rec *r, struct wsgw_tunnel_t *t,
@@ -412,7 +420,6 @@ static void wsgw_reactor_take_incoming(wsgw_reactor_t *re)
         re->ring.prev = a;
         a->state = WSGW_ASYNC_RUNNING;
         a->c->current_thread = re->thread;
-        wsgw_tunnel_lend_buffers(a->t, re->bufs);
         wsgw_tunnel_start(a->t, NULL, NULL);
         if (re->stop_seen) {
             wsgw_tunnel_request_stop(a->t);
@@ -576,8 +583,8 @@ static apr_status_t wsgw_reactor_child_exit(void *data)
         apr_status_t trv;
 
         apr_thread_join(&trv, rs->re[i].thread);
-        apr_allocator_destroy(rs->re[i].bufs);
     }
+    apr_allocator_destroy(rs->bufs);
     rs->n = 0;
     return APR_SUCCESS;
 }
@@ -600,6 +607,18 @@ static void wsgw_reactor_child_init(apr_pool_t *pchild, server_rec *s)
     }
     rs = apr_pcalloc(pchild, sizeof(*rs));
     rs->re = apr_pcalloc(pchild, n * sizeof(*rs->re));
+    /* One buffer allocator per child, shared by worker threads (tunnels
+     * before their handoff) and reactors. */
+    if (apr_allocator_create(&rs->bufs) != APR_SUCCESS
+        || apr_thread_mutex_create(&rs->bufs_mutex, APR_THREAD_MUTEX_DEFAULT,
+                                   pchild) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, WSGW_LOGNO(00806)
+                     "cannot create the tunnel buffer allocator of this "
+                     "child; its tunnels stay in worker threads");
+        return;
+    }
+    apr_allocator_mutex_set(rs->bufs, rs->bufs_mutex);
+    apr_allocator_max_free_set(rs->bufs, WSGW_REACTOR_BUFS_FREE);
     for (i = 0; i < n; ++i) {
         wsgw_reactor_t *re = &rs->re[i];
         apr_status_t rv;
@@ -613,10 +632,6 @@ static void wsgw_reactor_child_init(apr_pool_t *pchild, server_rec *s)
                                     APR_POLLSET_NOCOPY | APR_POLLSET_WAKEABLE);
         }
         if (rv == APR_SUCCESS) {
-            rv = apr_allocator_create(&re->bufs);
-        }
-        if (rv == APR_SUCCESS) {
-            apr_allocator_max_free_set(re->bufs, WSGW_REACTOR_BUFS_FREE);
             rv = apr_thread_create(&re->thread, NULL, wsgw_reactor_main, re,
                                    pchild);
         }

@@ -105,6 +105,7 @@ struct wsgw_tunnel_t {
     volatile apr_uint32_t    stop_requested;  /* set by child_stopping */
     apr_time_t               stop_at;         /* 0 unless a stop is due */
     int                      finished;
+    int                      opened;          /* its opening was logged */
     wsgw_tunnel_result_t     result;
 };
 
@@ -927,14 +928,43 @@ int wsgw_tunnel_prepare(wsgw_tunnel_t *t)
 
 void wsgw_tunnel_start(wsgw_tunnel_t *t, void (*wake)(void *), void *baton)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00305)
-                  "ws tunnel %" APR_INT64_T_FMT ": open (%s mode, %s)",
-                  (apr_int64_t)t->r->connection->id,
-                  t->framed ? "frames" : "tunnel",
-                  wake ? "own thread" : "reactor");
     t->wake = wake;
     t->wake_baton = baton;
+    if (t->opened) {
+        /* Moved from the request's thread to a reactor. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00308)
+                      "ws tunnel %" APR_INT64_T_FMT ": moved to the reactor "
+                      "after %" APR_TIME_T_FMT " ms; its worker thread is "
+                      "free", (apr_int64_t)t->r->connection->id,
+                      apr_time_as_msec(apr_time_now() - t->started));
+        return;
+    }
+    t->opened = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00305)
+                  "ws tunnel %" APR_INT64_T_FMT ": open (%s mode)",
+                  (apr_int64_t)t->r->connection->id,
+                  t->framed ? "frames" : "tunnel");
     wsgw_tunnel_on_timeout(t, apr_time_now());
+}
+
+/* Nothing in flight: no bytes buffered or set aside, no control frame
+ * queued, not closing. A tunnel may change threads only then. */
+static int wsgw_tunnel_quiet(const wsgw_tunnel_t *t)
+{
+    const wsgw_tunnel_dir_t *d[2] = { &t->c2b, &t->b2c };
+    int i;
+
+    if (t->finished || t->close_deadline || t->stop_at) {
+        return 0;
+    }
+    for (i = 0; i < 2; ++i) {
+        if (d[i]->head != d[i]->tail || d[i]->ctl_len || d[i]->closing
+            || t->side[i].filter_pending || t->side[i].c->data_in_output_filters
+            || t->side[i].eof || t->side[i].shut) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 void wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs)
@@ -984,11 +1014,12 @@ static void wsgw_tunnel_wake_pollset(void *baton)
     apr_pollset_wakeup(baton);
 }
 
-apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
+apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t idle,
+                            apr_interval_time_t age)
 {
     apr_pollset_t *ps;
     apr_int16_t registered[2] = { 0, 0 };
-    apr_status_t rv;
+    apr_status_t rv, result = APR_SUCCESS;
     int i;
 
     rv = apr_pollset_create(&ps, 2, t->r->pool,
@@ -1011,6 +1042,14 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
         apr_interval_time_t tmo;
         int again = wsgw_tunnel_prepare(t);
 
+        if (idle > 0 && !again && wsgw_tunnel_quiet(t)) {
+            apr_time_t now = apr_time_now();
+
+            if (now - t->last_rx >= idle || now - t->started >= age) {
+                result = APR_INCOMPLETE;    /* a reactor takes over */
+                break;
+            }
+        }
         for (i = 0; i < 2; ++i) {
             apr_pollfd_t *pfd = &t->side[i].pfd;
             apr_int16_t want = wsgw_tunnel_wants(t, i);
@@ -1020,6 +1059,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
                     apr_pollset_remove(ps, pfd);
                 }
                 pfd->reqevents = want;
+                pfd->client_data = &t->side[i];
                 if (want && apr_pollset_add(ps, pfd) != APR_SUCCESS) {
                     want = 0;
                 }
@@ -1030,6 +1070,17 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
         if (!registered[0] && !registered[1] && tmo < 0) {
             /* Nothing to wait for and nothing to do: both sides are gone. */
             break;
+        }
+        if (idle > 0 && !again) {
+            /* Wake up when the tunnel may be handed over. */
+            apr_interval_time_t until = t->last_rx + idle - apr_time_now();
+
+            if (until < 0) {
+                until = 0;
+            }
+            if (tmo < 0 || until < tmo) {
+                tmo = until + apr_time_from_msec(1);
+            }
         }
         rv = apr_pollset_poll(ps, tmo, &n, &out);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)
@@ -1053,7 +1104,10 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t)
     }
 
     wsgw_graceful_remove(t->r->server, t);
-    wsgw_tunnel_finish(t);
+    t->wake = NULL;
     apr_pollset_destroy(ps);
-    return APR_SUCCESS;
+    if (result == APR_SUCCESS) {
+        wsgw_tunnel_finish(t);
+    }
+    return result;
 }

@@ -510,14 +510,21 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
         if (bb) {
             apr_brigade_cleanup(bb);
         }
-        if (wsgw_reactor_handoff(r, tunnel, wsgw_upgrade_async_done, ua)
-            == APR_SUCCESS) {
-            /* The reactor owns the request, both connections and the
-             * backend's release from here on. */
-            return SUSPENDED;
+        wsgw_tunnel_lend_buffers(tunnel, wsgw_reactor_buffers());
+        if (wsgw_tunnel_run(tunnel, WSGW_REACTOR_HANDOFF_IDLE,
+                            WSGW_REACTOR_HANDOFF_AGE) == APR_INCOMPLETE) {
+            if (wsgw_reactor_handoff(r, tunnel, wsgw_upgrade_async_done, ua)
+                == APR_SUCCESS) {
+                /* The reactor owns the request, both connections and the
+                 * backend's release from here on. */
+                return SUSPENDED;
+            }
+            wsgw_tunnel_run(tunnel, 0, 0);
         }
     }
-    wsgw_tunnel_run(tunnel);
+    else {
+        wsgw_tunnel_run(tunnel, 0, 0);
+    }
     wsgw_upgrade_record(r, tunnel, pr->stat, started);
     status = OK;
 
