@@ -2,18 +2,23 @@
 # mod_ws_gateway benchmark driver.
 #
 #   bench/run.sh [--quick] [--reps N] [--targets a,b,...] [--no-idle]
-#                [--idle "1000 5000"]
+#                [--idle "1000 5000"] [--idle-default N | --no-idle-default]
 #
 # For each target, on loopback: start our echo backend and the proxy (its
 # own configuration under bench/out/), pin the proxy to one CPU and the
 # load generator and backend to the other, run identical loads, stop every
 # process by PID. Each measurement is repeated (targets interleaved within
 # each repetition) and reported as median [min-max]; failures are reported
-# per target, never hidden. Full run: 3 repetitions, idle tests at 1000 and
-# 5000 tunnels, under 20 minutes; --quick: 1 repetition, short windows,
-# idle test at 1000 tunnels only, under 3 minutes.
+# per target, never hidden. Loads: echo with 100 and with 1000 connections,
+# bulk, connection rate; idle tunnels at 1000 and 5000 (servers sized for
+# them); 10000 idle tunnels held 30 s under Debian's default MPM settings
+# (wsgw-async, wstunnel, nginx, haproxy). Full run: 3 repetitions, about 30
+# minutes; --quick: 1 repetition, short windows, idle 1000, 2000 idle under
+# default settings held 5 s, about 6 minutes.
 #
-# Targets: direct (no proxy), wsgw-tunnel, wsgw-frames (mod_ws_gateway),
+# Targets: direct (no proxy), wsgw-tunnel, wsgw-frames (mod_ws_gateway,
+# tunnels in worker threads: WSGatewayAsync Off), wsgw-async (frames mode,
+# tunnels move to the child's reactor: the default under mpm_event),
 # proxy-http (mod_proxy_http upgrade=websocket), wstunnel
 # (mod_proxy_wstunnel, no fallback), nginx (1 worker), haproxy (1 thread).
 #
@@ -28,14 +33,19 @@ WSGB_BENCH=$(cd "$(dirname "$0")" && pwd)
 WSGB_TOP=$(dirname "$WSGB_BENCH")
 WSGB_ARGS="$*"
 
-WSGB_TARGETS="direct wsgw-tunnel wsgw-frames proxy-http wstunnel nginx haproxy"
+WSGB_TARGETS="direct wsgw-tunnel wsgw-frames wsgw-async proxy-http wstunnel nginx haproxy"
 WSGB_REPS=3
 WSGB_IDLE="1000 5000"
 WSGB_IDLE_SET=0
+# Idle tunnels under Debian's default event MPM settings (wsgw-async,
+# wstunnel, nginx, haproxy): how many, held how long.
+WSGB_IDLED=10000
+WSGB_IDLED_SET=0
+WSGB_IDLED_HOLD=30
 WSGB_QUICK=0
 # echo: connections, payload, warm-up, window; bulk likewise; connrate:
 # cycles in parallel.
-WSGB_ECHO_CONNS=100; WSGB_ECHO_SIZE=64
+WSGB_ECHO_CONNS=100; WSGB_ECHO_SIZE=64; WSGB_ECHO1K_CONNS=1000
 WSGB_BULK_CONNS=4;   WSGB_BULK_SIZE=1048576; WSGB_BULK_WINDOW=2
 WSGB_CONN_CONNS=32;  WSGB_CONN_SIZE=64
 WSGB_WARMUP=1; WSGB_ECHO_DUR=4; WSGB_BULK_DUR=3; WSGB_CONN_DUR=3
@@ -47,6 +57,8 @@ while [ $# -gt 0 ]; do
     --targets) WSGB_TARGETS=$(echo "$2" | tr ',' ' '); shift ;;
     --no-idle) WSGB_IDLE=""; WSGB_IDLE_SET=1 ;;
     --idle) WSGB_IDLE=$2; WSGB_IDLE_SET=1; shift ;;
+    --idle-default) WSGB_IDLED=$2; WSGB_IDLED_SET=1; shift ;;
+    --no-idle-default) WSGB_IDLED=""; WSGB_IDLED_SET=1 ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -58,6 +70,8 @@ if [ "$WSGB_QUICK" = 1 ]; then
     WSGB_WARMUP=0.5; WSGB_ECHO_DUR=1.5; WSGB_BULK_DUR=1.5; WSGB_CONN_DUR=1.5
     WSGB_SETTLE=0.5
     [ "$WSGB_IDLE_SET" = 1 ] || WSGB_IDLE="1000"
+    [ "$WSGB_IDLED_SET" = 1 ] || WSGB_IDLED="2000"
+    WSGB_IDLED_HOLD=5
 fi
 
 WSGB_PROXY_CPU=${WSGB_PROXY_CPU:-0}
@@ -109,7 +123,7 @@ fi
 # Each idle tunnel costs the generator one descriptor (a single-process
 # proxy: two or three).
 wsgb_nofile=$(ulimit -n)
-for n in $WSGB_IDLE; do
+for n in $WSGB_IDLE $WSGB_IDLED; do
     if [ $((2 * n + 100)) -gt "$wsgb_nofile" ]; then
         wsgb_log "warning: ulimit -n is $wsgb_nofile; idle $n may fail"
     fi
@@ -125,7 +139,7 @@ done
     echo "nginx: $($WSGB_NGINX -v 2>&1 | sed 's/^nginx version: //') (1 worker)"
     echo "haproxy: $($WSGB_HAPROXY -v | head -1 | awk '{print $3}') (1 thread)"
     echo "mod_ws_gateway: $(git -C "$WSGB_TOP" describe --always --dirty 2>/dev/null) ($WSGB_MODULE)"
-    echo "loads: echo $WSGB_ECHO_CONNS conns x $WSGB_ECHO_SIZE B closed loop, ${WSGB_ECHO_DUR} s window; bulk $WSGB_BULK_CONNS conns x $WSGB_BULK_SIZE B messages, $WSGB_BULK_WINDOW in flight each, ${WSGB_BULK_DUR} s; connrate $WSGB_CONN_CONNS in parallel, ${WSGB_CONN_DUR} s; warm-up ${WSGB_WARMUP} s; repetitions $WSGB_REPS; idle: ${WSGB_IDLE:-none}"
+    echo "loads: echo $WSGB_ECHO_CONNS and $WSGB_ECHO1K_CONNS conns x $WSGB_ECHO_SIZE B closed loop, ${WSGB_ECHO_DUR} s window; bulk $WSGB_BULK_CONNS conns x $WSGB_BULK_SIZE B messages, $WSGB_BULK_WINDOW in flight each, ${WSGB_BULK_DUR} s; connrate $WSGB_CONN_CONNS in parallel, ${WSGB_CONN_DUR} s; warm-up ${WSGB_WARMUP} s; repetitions $WSGB_REPS; idle: ${WSGB_IDLE:-none}; idle under Debian's default MPM settings: ${WSGB_IDLED:-none} held ${WSGB_IDLED_HOLD} s"
 } >"$WSGB_OUT/machine.txt"
 wsgb_log "results in $WSGB_OUT"
 
@@ -174,6 +188,8 @@ wsgb_run_load() {
         --window $WSGB_BULK_WINDOW --warmup $WSGB_WARMUP --duration $WSGB_BULK_DUR
     wsgb_measure connrate connrate --conns $WSGB_CONN_CONNS --size $WSGB_CONN_SIZE \
         --warmup $WSGB_WARMUP --duration $WSGB_CONN_DUR
+    wsgb_measure echo1k echo --conns $WSGB_ECHO1K_CONNS --size $WSGB_ECHO_SIZE \
+        --warmup $WSGB_WARMUP --duration $WSGB_ECHO_DUR
     wsgb_stop_logged
 }
 
@@ -265,6 +281,61 @@ wsgb_run_idle() {
     done
 }
 
+# Idle tunnels under Debian's default event MPM settings (as shipped in
+# /etc/apache2/mods-available/mpm_event.conf: 2 children at start, 25
+# threads each, MaxRequestWorkers 150): N tunnels are opened (128
+# handshakes in flight), held WSGB_IDLED_HOLD seconds, measured, then each
+# one is verified with an echo. Nothing else is tuned (no
+# AsyncRequestWorkerFactor, no max=).
+wsgb_run_idle_default() {
+    local n=$1 lpid i base held line rc est ver ramp ready
+    WSGB_DIR=$WSGB_OUT/$WSGB_T-r$WSGB_REP-idled
+    ready=$WSGB_DIR/ready
+    wsgb_log "$WSGB_T (rep $WSGB_REP): $n idle tunnels, default MPM settings"
+    if ! WSGB_HTTPD_START=2 WSGB_HTTPD_TPC=25 WSGB_HTTPD_THREADLIMIT=64 \
+            WSGB_HTTPD_SERVERS=16 WSGB_HTTPD_WORKERS=150 \
+            WSGB_HTTPD_MINSPARE=25 WSGB_HTTPD_MAXSPARE=75 \
+            wsgb_start_target "$WSGB_T" "$WSGB_DIR"; then
+        echo "target=$WSGB_T rep=$WSGB_REP test=idled$n failed=start" >>"$WSGB_RESULTS"
+        return
+    fi
+    sleep "$WSGB_SETTLE"
+    base=$(wsgb_tree_mem "$WSGB_PID")
+    rm -f "$ready"
+    timeout -k 5 $((180 + WSGB_IDLED_HOLD)) nice -n "$WSGB_NICE" \
+        taskset -c "$WSGB_LOAD_CPU" "$WSGB_LOAD" idle \
+        --port "$WSGB_PORT" --conns "$n" --stages "$n" \
+        --ramp-conc 128 --timeout 30 --hold 600 --ready-file "$ready" \
+        >"$WSGB_DIR/idle.out" 2>&1 &
+    lpid=$!
+    for i in $(seq 1 1500); do
+        [ -f "$ready" ] && break
+        kill -0 "$lpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    held=""
+    if [ -f "$ready" ]; then
+        sleep "$WSGB_IDLED_HOLD"     # the hold itself is what is measured
+        held=$(wsgb_tree_mem "$WSGB_PID")
+        rm -f "$ready"
+    else
+        wsgb_log "  idled$n: the ramp did not finish in 150 s"
+    fi
+    wait "$lpid"
+    rc=$?
+    line=$(grep '^RESULT ' "$WSGB_DIR/idle.out" | tail -1)
+    wsgb_stop_logged
+    if [ -z "$line" ] || [ -z "$held" ]; then
+        echo "target=$WSGB_T rep=$WSGB_REP test=idled$n failed=no-result rc=$rc" >>"$WSGB_RESULTS"
+        return
+    fi
+    est=$(echo "$line" | grep -oE ' established=[0-9]+' | cut -d= -f2)
+    ver=$(echo "$line" | grep -oE ' verified=[0-9]+' | cut -d= -f2)
+    ramp=$(echo "$line" | grep -oE " ramp_s_$n=[0-9.]+" | cut -d= -f2)
+    echo "target=$WSGB_T rep=$WSGB_REP test=idled$n rc=$rc $(echo "$base" | sed 's/\([a-z_]*\)=/base_\1=/g') $(echo "$held" | sed 's/\([a-z_]*\)=/held_\1=/g') ${line#RESULT } established=${est:-0} verified=${ver:-0} ramp_s=${ramp:-0}" >>"$WSGB_RESULTS"
+    wsgb_log "  idled$n: established=${est:-0} verified=${ver:-0} base [$base] held [$held]"
+}
+
 wsgb_cleanup() {
     wsgb_stop_target "${WSGB_T:-target}"
 }
@@ -278,6 +349,10 @@ for WSGB_REP in $(seq 1 "$WSGB_REPS"); do
         if [ "$WSGB_T" != direct ] && [ -n "$WSGB_IDLE" ]; then
             wsgb_run_idle "$WSGB_IDLE"
         fi
+        case $WSGB_T in
+        wsgw-async|wstunnel|nginx|haproxy)
+            [ -z "$WSGB_IDLED" ] || wsgb_run_idle_default "$WSGB_IDLED" ;;
+        esac
     done
 done
 wsgb_log "measurements took $(( $(date +%s) - WSGB_START )) s"

@@ -71,6 +71,10 @@ function wsgb_check(label, t, r, want, higher,   ok) {
         next
     }
     if (!((t, test) in tseen)) { tseen[t, test] = 1 }
+    if (test ~ /^idled/) {
+        idled_n = substr(test, 6) + 0
+        if (!(t in idled_seen)) { idled_seen[t] = 1; idled_order[++nidled] = t }
+    }
     if ("failed" in f) {
         failures[t] = failures[t] sprintf(" %s(rep %s): %s;", test, f["rep"], f["failed"])
         next
@@ -104,6 +108,23 @@ function wsgb_check(label, t, r, want, higher,   ok) {
         wsgb_add(t SUBSEP "conn_rate", f["rate"])
         wsgb_add(t SUBSEP "conn_p99", f["p99_us"])
         if (("cpu_util" in f) && f["cpu_util"] >= 0) wsgb_add(t SUBSEP "conn_busy", f["cpu_util"] * 100)
+    }
+    else if (test == "echo1k") {
+        wsgb_add(t SUBSEP "e1k_rate", f["rate"])
+        wsgb_add(t SUBSEP "e1k_p50", f["p50_us"])
+        wsgb_add(t SUBSEP "e1k_p99", f["p99_us"])
+        if (("cpu_s" in f) && f["cpu_s"] >= 0 && f["msgs"] > 0)
+            wsgb_add(t SUBSEP "e1k_cpu100k", f["cpu_s"] / f["msgs"] * 100000)
+    }
+    else if (test ~ /^idled/) {
+        est = f["established"] + 0
+        if (est > 0)
+            wsgb_add(t SUBSEP "idled_rss", (f["held_rss_kb"] - f["base_rss_kb"]) / est)
+        wsgb_add(t SUBSEP "idled_est", est)
+        wsgb_add(t SUBSEP "idled_ver", f["verified"])
+        wsgb_add(t SUBSEP "idled_threads", f["held_threads"])
+        wsgb_add(t SUBSEP "idled_procs", f["held_procs"])
+        wsgb_add(t SUBSEP "idled_ramp", f["ramp_s"])
     }
     else if (test ~ /^idle/) {
         n = substr(test, 5) + 0
@@ -229,6 +250,45 @@ END {
         }
     }
     print ""
+    print "## Echo with 1000 connections"
+    print ""
+    print "| target | msgs/s | p50 us | p99 us | proxy CPU s / 100k msgs | msgs/s vs nginx | p99 vs nginx | msgs/s vs wstunnel |"
+    print "|---|---|---|---|---|---|---|---|"
+    for (i = 1; i <= ntargets; i++) {
+        t = order[i]
+        if (n_val[t SUBSEP "e1k_rate"] == 0) continue
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", t,
+            wsgb_cell(t SUBSEP "e1k_rate", "%.0f"), wsgb_cell(t SUBSEP "e1k_p50", "%.0f"),
+            wsgb_cell(t SUBSEP "e1k_p99", "%.0f"), wsgb_cell(t SUBSEP "e1k_cpu100k", "%.2f"),
+            wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "e1k_rate"), wsgb_median("nginx" SUBSEP "e1k_rate"))),
+            wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "e1k_p99"), wsgb_median("nginx" SUBSEP "e1k_p99"))),
+            wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "e1k_rate"), wsgb_median("wstunnel" SUBSEP "e1k_rate")))
+    }
+    if (nidled) {
+        print ""
+        print "## Idle tunnels under Debian's default MPM settings"
+        print ""
+        print "httpd as Debian ships mpm_event.conf (StartServers 2, ThreadsPerChild 25,"
+        print "MaxRequestWorkers 150, MinSpareThreads 25, MaxSpareThreads 75), nothing"
+        print "else tuned; " idled_n " tunnels opened (128 handshakes in flight), held, then"
+        print "each verified with an echo. RSS per tunnel: (proxy tree RSS while held -"
+        print "the same server before) / established."
+        print ""
+        print "| target | tunnels | established / verified | RSS per tunnel KiB | threads | processes | ramp s |"
+        print "|---|---|---|---|---|---|---|"
+        for (i = 1; i <= nidled; i++) {
+            t = idled_order[i]
+            if (n_val[t SUBSEP "idled_est"] == 0) {
+                printf "| %s | %d | failed: the ramp did not finish (see Failures) | - | - | - | - |\n", t, idled_n
+                continue
+            }
+            printf "| %s | %d | %s / %s | %s | %s | %s | %s |\n", t, idled_n,
+                wsgb_cell(t SUBSEP "idled_est", "%d"), wsgb_cell(t SUBSEP "idled_ver", "%d"),
+                wsgb_cell(t SUBSEP "idled_rss", "%.1f"), wsgb_cell(t SUBSEP "idled_threads", "%d"),
+                wsgb_cell(t SUBSEP "idled_procs", "%d"), wsgb_cell(t SUBSEP "idled_ramp", "%.1f")
+        }
+    }
+    print ""
     print "## Targets for mod_ws_gateway (issue), ratios of medians in this run"
     print ""
     print "| target | mode | ratio | verdict |"
@@ -255,6 +315,27 @@ END {
             wsgb_ratio(wsgb_median("wsgw-frames" SUBSEP "conn_rate"), wsgb_median("wsgw-tunnel" SUBSEP "conn_rate")), 0.95, 1)
         wsgb_check("frames at most 5 % more CPU per msg than tunnel", "wsgw-frames",
             wsgb_ratio(wsgb_median("wsgw-frames" SUBSEP "cpu100k"), wsgb_median("wsgw-tunnel" SUBSEP "cpu100k")), 1.05, 0)
+    }
+    if ("wsgw-async" in seen) {
+        t = "wsgw-async"
+        wsgb_check("async: echo 100 conns msgs/s >= 1.0x nginx", t,
+            wsgb_ratio(wsgb_median(t SUBSEP "echo_rate"), wsgb_median("nginx" SUBSEP "echo_rate")), 1.0, 1)
+        wsgb_check("async: echo 100 conns p99 <= nginx", t,
+            wsgb_ratio(wsgb_median(t SUBSEP "echo_p99"), wsgb_median("nginx" SUBSEP "echo_p99")), 1.0, 0)
+        wsgb_check("async: echo 1000 conns msgs/s >= 1.0x nginx", t,
+            wsgb_ratio(wsgb_median(t SUBSEP "e1k_rate"), wsgb_median("nginx" SUBSEP "e1k_rate")), 1.0, 1)
+        wsgb_check("async: echo 1000 conns p99 <= nginx", t,
+            wsgb_ratio(wsgb_median(t SUBSEP "e1k_p99"), wsgb_median("nginx" SUBSEP "e1k_p99")), 1.0, 0)
+        wsgb_check("async: proxy CPU per msg <= nginx", t,
+            wsgb_ratio(wsgb_median(t SUBSEP "cpu100k"), wsgb_median("nginx" SUBSEP "cpu100k")), 1.0, 0)
+        if (t in idled_seen) {
+            wsgb_check("async: default MPM settings, " idled_n " tunnels established (share)", t,
+                wsgb_ratio(wsgb_median(t SUBSEP "idled_est"), idled_n), 1.0, 1)
+            wsgb_check("async: default MPM settings, " idled_n " tunnels echo afterwards (share)", t,
+                wsgb_ratio(wsgb_median(t SUBSEP "idled_ver"), idled_n), 1.0, 1)
+            wsgb_check("async: RSS per idle tunnel <= 20 KiB (ratio to 20 KiB)", t,
+                wsgb_ratio(wsgb_median(t SUBSEP "idled_rss"), 20), 1.0, 0)
+        }
     }
     print ""
     print "## Failures and errors"

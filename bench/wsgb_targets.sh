@@ -34,10 +34,10 @@ Timeout 60
 <IfModule mpm_event_module>
     StartServers            ${WSGB_HTTPD_START:-1}
     ServerLimit             $WSGB_HTTPD_SERVERS
-    ThreadLimit             $WSGB_HTTPD_TPC
+    ThreadLimit             ${WSGB_HTTPD_THREADLIMIT:-$WSGB_HTTPD_TPC}
     ThreadsPerChild         $WSGB_HTTPD_TPC
-    MinSpareThreads         $WSGB_HTTPD_TPC
-    MaxSpareThreads         $WSGB_HTTPD_WORKERS
+    MinSpareThreads         ${WSGB_HTTPD_MINSPARE:-$WSGB_HTTPD_TPC}
+    MaxSpareThreads         ${WSGB_HTTPD_MAXSPARE:-$WSGB_HTTPD_WORKERS}
     MaxRequestWorkers       $WSGB_HTTPD_WORKERS
     MaxConnectionsPerChild  0
 </IfModule>
@@ -45,13 +45,17 @@ ${WSGB_HTTPD_EXTRA:-}
 CONF
 }
 
+# wsgw-tunnel and wsgw-frames: tunnels in their worker thread (the
+# per-tunnel pollset, WSGatewayAsync Off); wsgw-async: frames mode, tunnels
+# move to the child's reactor once quiet (the default under mpm_event).
 wsgb_conf_wsgw() {
-    local dir=$1 port=$2 bport=$3 mode=$4
+    local dir=$1 port=$2 bport=$3 mode=$4 async=$5
     wsgb_httpd_common "$dir" "$port"
     cat <<CONF
 LoadModule ws_gateway_module $WSGB_MODULE
 WSGatewayPass /ws ws://127.0.0.1:$bport/
 WSGatewayMode $mode
+WSGatewayAsync $async
 CONF
 }
 
@@ -85,11 +89,12 @@ wsgb_conf_nginx() {
 daemon off;
 master_process on;
 worker_processes 1;
+worker_rlimit_nofile 65536;
 $user_line
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events {
-    worker_connections 16384;
+    worker_connections 32768;
 }
 http {
     access_log off;
@@ -114,11 +119,14 @@ CONF
 }
 
 wsgb_conf_haproxy() {
-    local dir=$1 port=$2 bport=$3
+    local dir=$1 port=$2 bport=$3 maxconn
+    # Two descriptors a tunnel, within the hard limit HAProxy may raise to.
+    maxconn=$(( ($(ulimit -Hn) - 200) / 2 ))
+    [ "$maxconn" -le 30000 ] || maxconn=30000
     cat <<CONF
 global
     nbthread 1
-    maxconn 8000
+    maxconn $maxconn
     pidfile $dir/haproxy.pid
     # no "log" line: nothing is logged
 
@@ -248,8 +256,9 @@ wsgb_start_target() {
     else
         WSGB_PORT=$("$WSGB_LOAD" free-port)
         case $target in
-        wsgw-tunnel)  wsgb_conf_wsgw "$dir" "$WSGB_PORT" "$WSGB_BPORT" tunnel ;;
-        wsgw-frames)  wsgb_conf_wsgw "$dir" "$WSGB_PORT" "$WSGB_BPORT" frames ;;
+        wsgw-tunnel)  wsgb_conf_wsgw "$dir" "$WSGB_PORT" "$WSGB_BPORT" tunnel Off ;;
+        wsgw-frames)  wsgb_conf_wsgw "$dir" "$WSGB_PORT" "$WSGB_BPORT" frames Off ;;
+        wsgw-async)   wsgb_conf_wsgw "$dir" "$WSGB_PORT" "$WSGB_BPORT" frames On ;;
         proxy-http)   wsgb_conf_proxy_http "$dir" "$WSGB_PORT" "$WSGB_BPORT" ;;
         wstunnel)     wsgb_conf_wstunnel "$dir" "$WSGB_PORT" "$WSGB_BPORT" ;;
         nginx)        wsgb_conf_nginx "$dir" "$WSGB_PORT" "$WSGB_BPORT" ;;

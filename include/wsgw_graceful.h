@@ -1,7 +1,7 @@
 /*
  * Graceful close (WSGatewayGracefulClose): when a child is told to stop
- * (graceful restart or stop), every open tunnel of that child is asked to
- * close with 1001 on both sides, each at a random moment within SPREAD
+ * because the server restarts or stops gracefully, every open tunnel of
+ * that child is asked to close with 1001 on both sides, each at a random moment within SPREAD
  * seconds, so clients reconnect to the new generation without a storm and
  * the old child exits promptly.
  *
@@ -26,6 +26,20 @@ void wsgw_graceful_register_hooks(apr_pool_t *p);
  */
 int wsgw_graceful_add(server_rec *s, struct wsgw_tunnel_t *t,
                       apr_pool_t *pool);
+
+/**
+ * Is the server restarting or stopping (not merely retiring this child)?
+ * A restart shows in the scoreboard's generation, a graceful stop by the
+ * parent's PidFile going away. Any thread.
+ */
+int wsgw_graceful_server_stopping(void);
+
+/**
+ * Was this child told to stop only because the MPM retires idle processes?
+ * Its tunnels then go on; whoever drives them checks
+ * wsgw_graceful_server_stopping() now and then.
+ */
+int wsgw_graceful_retired(void);
 
 /** Take a tunnel out of the registry before its pollset goes away. */
 void wsgw_graceful_remove(server_rec *s, struct wsgw_tunnel_t *t);

@@ -13,7 +13,12 @@
 #include "http_log.h"
 #include "http_main.h"
 #include "mpm_common.h"
+#include "ap_mpm.h"
+#include "scoreboard.h"
+#include <apr_file_io.h>
+#include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <unistd.h>
 
 #include "wsgw.h"
 #include "wsgw_config.h"
@@ -25,7 +30,13 @@ struct wsgw_graceful_t {
     apr_thread_mutex_t *mutex;
     apr_array_header_t *tunnels;   /* wsgw_tunnel_t *, unordered */
     int                 stopping;
+    int                 retired;   /* retired by the MPM, not a stop */
+    const char         *pidfile;   /* the parent's PidFile, or NULL */
+    apr_pool_t         *pool;      /* for reading it (child_stopping only) */
 };
+
+/* How long child_stopping looks for a graceful stop in progress. */
+#define WSGW_GRACEFUL_PROBE      apr_time_from_sec(1)
 
 typedef struct wsgw_graceful_entry_t {
     server_rec           *s;
@@ -36,6 +47,14 @@ static wsgw_graceful_t *wsgw_graceful_of(server_rec *s)
 {
     /* Virtual hosts share the main server's registry (one per child). */
     return wsgw_config_srv(ap_server_conf ? ap_server_conf : s)->graceful;
+}
+
+int wsgw_graceful_retired(void)
+{
+    wsgw_graceful_t *g = ap_server_conf ? wsgw_graceful_of(ap_server_conf)
+                                        : NULL;
+
+    return g && g->retired;
 }
 
 static void wsgw_graceful_child_init(apr_pool_t *pchild, server_rec *s)
@@ -51,6 +70,10 @@ static void wsgw_graceful_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     g->tunnels = apr_array_make(pchild, 64, sizeof(struct wsgw_tunnel_t *));
+    if (ap_pid_fname) {
+        g->pidfile = ap_runtime_dir_relative(pchild, ap_pid_fname);
+    }
+    apr_pool_create(&g->pool, pchild);
     sc->graceful = g;
 }
 
@@ -107,13 +130,77 @@ int wsgw_graceful_add(server_rec *s, struct wsgw_tunnel_t *t,
     return stopping;
 }
 
+/* Does the PidFile still name our parent? */
+static int wsgw_graceful_parent_running(wsgw_graceful_t *g)
+{
+    char buf[32];
+    apr_file_t *f;
+    apr_size_t len = sizeof(buf) - 1;
+    int same = 0;
+
+    apr_pool_clear(g->pool);
+    if (apr_file_open(&f, g->pidfile, APR_FOPEN_READ, 0, g->pool)
+        != APR_SUCCESS) {
+        return 0;       /* removed: the server is stopping */
+    }
+    if (apr_file_read(f, buf, &len) == APR_SUCCESS) {
+        buf[len] = '\0';
+        same = atol(buf) == (long)getppid();
+    }
+    apr_file_close(f);
+    return same;
+}
+
+int wsgw_graceful_server_stopping(void)
+{
+    wsgw_graceful_t *g = ap_server_conf ? wsgw_graceful_of(ap_server_conf)
+                                        : NULL;
+    int gen = 0;
+
+    /* A restart: the parent moves to a new generation before it tells the
+     * children. */
+    if (ap_scoreboard_image
+        && ap_mpm_query(AP_MPMQ_GENERATION, &gen) == APR_SUCCESS
+        && ap_scoreboard_image->global->running_generation
+           != (ap_generation_t)gen) {
+        return 1;
+    }
+    /* A graceful stop: the parent removes its PidFile right after telling
+     * the children. Without a PidFile we cannot tell: assume a stop. */
+    if (g == NULL || g->pidfile == NULL) {
+        return 1;
+    }
+    return !wsgw_graceful_parent_running(g);
+}
+
 static void wsgw_graceful_child_stopping(apr_pool_t *pchild, int graceful)
 {
     wsgw_graceful_t *g = wsgw_graceful_of(ap_server_conf);
+    apr_time_t until = apr_time_now() + WSGW_GRACEFUL_PROBE;
     int i, n;
 
     if (g == NULL) {
         return;
+    }
+    if (graceful) {
+        /* The MPM also retires idle processes this way (more idle threads
+         * than MaxSpareThreads): their tunnels are not cut, the child just
+         * ends after its last one. Only a restart or a stop of the server
+         * closes them; the parent may remove its PidFile a moment after
+         * telling us, so look for a while (this is the child's main
+         * thread, which would now wait for its workers anyway). */
+        while (!wsgw_graceful_server_stopping()) {
+            if (apr_time_now() >= until) {
+                ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                             WSGW_LOGNO(00603) "child retired by the MPM "
+                             "(idle processes above MaxSpareThreads), not "
+                             "a restart or stop: its tunnels go on, the "
+                             "child exits after the last one");
+                g->retired = 1;
+                return;
+            }
+            apr_sleep(apr_time_from_msec(20));
+        }
     }
     apr_thread_mutex_lock(g->mutex);
     g->stopping = 1;

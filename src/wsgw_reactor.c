@@ -63,6 +63,7 @@
 
 #include "wsgw.h"
 #include "wsgw_config.h"
+#include "wsgw_graceful.h"
 #include "wsgw_reactor.h"
 #include "wsgw_tunnel.h"
 
@@ -72,6 +73,8 @@
 #define WSGW_REACTOR_LINGER   apr_time_from_sec(2)
 /* Minimum time between queueing a connection and freeing it. */
 #define WSGW_REACTOR_SETTLE   apr_time_from_msec(100)
+/* How often a retired child's reactor looks for a restart or stop. */
+#define WSGW_REACTOR_RECHECK  apr_time_from_sec(1)
 /* Bytes of idle tunnel buffers a reactor keeps for reuse. */
 #define WSGW_REACTOR_BUFS_FREE (4 * 1024 * 1024)
 /* At most this many reactor threads per child. */
@@ -129,6 +132,8 @@ struct wsgw_reactor_t {
     wsgw_async_t         *work;
     volatile apr_uint32_t count;        /* connections owned */
     volatile apr_uint32_t stop;         /* 1 graceful, 2 immediate, 3 exit */
+    volatile apr_uint32_t retired;      /* child retired, server running */
+    apr_time_t            recheck;      /* when to look at the server again */
     apr_uint32_t          stop_seen;
     apr_time_t            next_scan;    /* 0: no timer */
     int                   exiting;
@@ -517,6 +522,18 @@ static void *APR_THREAD_FUNC wsgw_reactor_main(apr_thread_t *thd, void *data)
             break;
         }
         wsgw_reactor_take_incoming(re);
+        if (stop == 0 && apr_atomic_read32(&re->retired)) {
+            /* A retired child's tunnels still close for a later restart
+             * or stop of the server (no one tells this child again). */
+            now = apr_time_now();
+            if (now >= re->recheck) {
+                re->recheck = now + WSGW_REACTOR_RECHECK;
+                if (wsgw_graceful_server_stopping()) {
+                    apr_atomic_set32(&re->stop, 1);
+                    stop = 1;
+                }
+            }
+        }
         if (stop != re->stop_seen) {
             re->stop_seen = stop;
             wsgw_reactor_stop_all(re, apr_time_now());
@@ -532,6 +549,10 @@ static void *APR_THREAD_FUNC wsgw_reactor_main(apr_thread_t *thd, void *data)
         }
         else {
             tmo = -1;
+        }
+        if (re->recheck && !re->stop_seen
+            && (tmo < 0 || tmo > WSGW_REACTOR_RECHECK)) {
+            tmo = WSGW_REACTOR_RECHECK;
         }
         rv = apr_pollset_poll(re->ps, tmo, &n, &out);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)
@@ -814,6 +835,15 @@ static void wsgw_reactor_child_stopping(apr_pool_t *pchild, int graceful)
 
     (void)pchild;
     if (rs == NULL) {
+        return;
+    }
+    if (graceful && wsgw_graceful_retired()) {
+        /* Not a restart or stop (wsgw_graceful.c decided): the tunnels go
+         * on; the reactors look again every WSGW_REACTOR_RECHECK. */
+        for (i = 0; i < rs->n; ++i) {
+            apr_atomic_set32(&rs->re[i].retired, 1);
+            apr_pollset_wakeup(rs->re[i].ps);
+        }
         return;
     }
     for (i = 0; i < rs->n; ++i) {

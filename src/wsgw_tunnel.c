@@ -1020,6 +1020,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t idle,
     apr_pollset_t *ps;
     apr_int16_t registered[2] = { 0, 0 };
     apr_status_t rv, result = APR_SUCCESS;
+    apr_time_t recheck = 0;
     int i;
 
     rv = apr_pollset_create(&ps, 2, t->r->pool,
@@ -1080,6 +1081,23 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t idle,
             }
             if (tmo < 0 || until < tmo) {
                 tmo = until + apr_time_from_msec(1);
+            }
+        }
+        if (wsgw_graceful_retired() && !apr_atomic_read32(&t->stop_requested)) {
+            /* A retired child: nobody will tell it about a restart or a
+             * stop of the server; look now and then. */
+            apr_time_t now = apr_time_now();
+
+            if (now >= recheck) {
+                recheck = now + apr_time_from_sec(1);
+                if (wsgw_graceful_server_stopping()) {
+                    apr_atomic_set32(&t->stop_requested, 1);
+                    wsgw_tunnel_on_timeout(t, now);
+                    continue;
+                }
+            }
+            if (tmo < 0 || tmo > apr_time_from_sec(1)) {
+                tmo = apr_time_from_sec(1);
             }
         }
         rv = apr_pollset_poll(ps, tmo, &n, &out);

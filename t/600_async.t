@@ -16,7 +16,7 @@ use lib 't/lib';
 use WSGW::Test qw(:all);
 
 my $mpm = $ENV{WSGW_MPM} || 'event';
-plan tests => 25, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
+plan tests => 31, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
 
 my $tunnels = 2000;
 errlog_start();
@@ -132,6 +132,64 @@ ok wait_until(10, sub { grep { /code=1000 by=client$/ } inst_log('access_log') }
 my @bad = grep { (/\[[\w:]*(error|crit|alert|emerg)\]/ && !/AH00484|AH10159/)
                  || /AH00052|exit signal/ } inst_log('error_log');
 ok t_cmp(scalar @bad, 0, 'no errors or crashed children in the instance') or t_debug(@bad);
+instance_stop($inst);
+
+# The MPM retiring an idle process is not a restart: slow handshakes make
+# it spawn children, then, with the tunnels quiet, it retires the extra
+# ones (idle threads above MaxSpareThreads). Their tunnels must go on, and
+# still close with 1001 at the next restart.
+$inst = instance_start(name => 'retire', body => <<"CONF");
+StartServers         1
+ServerLimit          8
+ThreadLimit          25
+ThreadsPerChild      25
+MinSpareThreads      25
+MaxSpareThreads      50
+MaxRequestWorkers    200
+LogLevel info ws_gateway:debug
+LogFormat "%h \\"%r\\" %>s code=%{ws-gateway-close-code}n" wsgw
+CustomLog access_log wsgw
+WSGatewayPass /ws ws://127.0.0.1:$bport/
+CONF
+my $slow = 80;
+$ready = "$inst->{dir}/ready";
+$client = fork;
+die "fork: $!" unless defined $client;
+if (!$client) {
+    $ENV{WSGW_READY_FILE} = $ready;
+    open STDOUT, '>', "$inst->{dir}/client.out";
+    open STDERR, '>&', \*STDOUT;
+    exec '/usr/bin/python3', top_dir() . '/t/clients/ws_client.py', 'hold',
+        "ws://127.0.0.1:$inst->{port}/ws/delay?ms=1500", $slow, 120
+        or POSIX::_exit(127);
+}
+ok wait_until(60, sub { -s $ready || waitpid($client, WNOHANG) }) && -s $ready,
+    "$slow slow handshakes made the MPM start more children; all open"
+    or t_debug(inst_log('client.out'));
+# The children that opened tunnels, and the one the MPM retired.
+my %holders = map { /\[pid (\d+):/ ? ($1 => 1) : () }
+              grep { /WSGW00305: / } inst_log('error_log');
+my $retired_pid;
+wait_until(30, sub {
+    ($retired_pid) = grep { $holders{$_} }
+                     map { /\[pid (\d+):/ ? $1 : () }
+                     grep { /WSGW00603: / } inst_log('error_log');
+    $retired_pid;
+});
+ok $retired_pid, 'the MPM retired a child holding tunnels (WSGW00603)'
+    or t_debug(inst_log('error_log'));
+ok t_cmp(scalar(grep { / 101 / } inst_log('access_log')), 0,
+         'no tunnel ended: retiring a child does not close them');
+ok $retired_pid && kill(0, $retired_pid), 'the retired child stays while its tunnels are open';
+kill 'USR1', $inst->{pid};
+$done = wait_until(60, sub { waitpid($client, WNOHANG) == $client });
+$client_rc = $done ? $? >> 8 : -1;
+stop_process($client) unless $done;
+$out = join '', inst_log('client.out');
+ok t_cmp($out, qr/^closed 1001=$slow$/m,
+         'a later graceful restart closes every tunnel with 1001, retired child included');
+ok $retired_pid && wait_until(30, sub { !kill 0, $retired_pid }),
+    'and the retired child exits';
 instance_stop($inst);
 stop_process($bpid);
 

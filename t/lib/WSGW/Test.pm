@@ -718,24 +718,14 @@ sub tls_access_log_lines {
     return <$fh>;
 }
 
-# Start a second httpd (foreground, one process) on a minimal configuration
-# that loads the module from the build tree, with $body appended, as
-# config_test does; unlike `httpd -t` this runs the post_config checks.
-# Returns (exit status, or 'running' if it came up, error log + output); a
-# server that came up is stopped by its PID.
-sub config_start {
-    my ($body, %o) = @_;
-    require Apache::Test;
+# A minimal httpd configuration in $file: server root and logs in $dir,
+# Listen 127.0.0.1:$port, the event MPM, mod_proxy(_http), @modules, the
+# module under test, then $body.
+sub _write_conf {
+    my ($file, $dir, $port, $body, @modules) = @_;
     my $libexec = Apache::Test::vars('src_dir');
-    my $httpd = Apache::Test::vars('httpd');
-    my $dir = File::Spec->catdir(top_dir(), 't', 'logs', "confstart-$$");
-    require File::Path;
-    File::Path::remove_tree($dir);
-    File::Path::make_path($dir);
-    my $file = "$dir/httpd.conf";
-    my $port = free_port();
     my $modules = join '', map { "LoadModule ${_}_module $libexec/mod_$_.so\n" }
-        qw(mpm_event authz_core proxy proxy_http), @{ $o{modules} || [] };
+        qw(mpm_event authz_core proxy proxy_http), @modules;
     my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
     open my $fh, '>', $file or die "$file: $!";
     print $fh <<"CONF";
@@ -751,6 +741,23 @@ LoadModule ws_gateway_module $ENV{WSGW_MODULE}
 $body
 CONF
     close $fh;
+}
+
+# Start a second httpd (foreground, one process) on a minimal configuration
+# that loads the module from the build tree, with $body appended, as
+# config_test does; unlike `httpd -t` this runs the post_config checks.
+# Returns (exit status, or 'running' if it came up, error log + output); a
+# server that came up is stopped by its PID.
+sub config_start {
+    my ($body, %o) = @_;
+    require Apache::Test;
+    my $httpd = Apache::Test::vars('httpd');
+    my $dir = File::Spec->catdir(top_dir(), 't', 'logs', "confstart-$$");
+    require File::Path;
+    File::Path::remove_tree($dir);
+    File::Path::make_path($dir);
+    my $file = "$dir/httpd.conf";
+    _write_conf($file, $dir, free_port(), $body, @{ $o{modules} || [] });
     my $pid = fork;
     die "fork: $!" unless defined $pid;
     if (!$pid) {
@@ -791,7 +798,6 @@ CONF
 sub instance_start {
     my (%o) = @_;
     require Apache::Test;
-    my $libexec = Apache::Test::vars('src_dir');
     my $httpd = Apache::Test::vars('httpd');
     my $name = $o{name} || 'instance';
     my $dir = File::Spec->rel2abs(File::Spec->catdir(top_dir(), 't', 'logs',
@@ -801,26 +807,9 @@ sub instance_start {
     File::Path::make_path($dir);
     chmod 0755, $dir;
     my $port = free_port();
-    my $modules = join '', map { "LoadModule ${_}_module $libexec/mod_$_.so\n" }
-        qw(mpm_event authz_core proxy proxy_http slotmem_shm),
-        @{ $o{modules} || [] };
-    my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
     my $conf = "$dir/httpd.conf";
-    open my $fh, '>', $conf or die "$conf: $!";
-    print $fh <<"CONF";
-ServerRoot $dir
-ServerName localhost
-Listen 127.0.0.1:$port
-PidFile $dir/httpd.pid
-ErrorLog $dir/error_log
-DefaultRuntimeDir $dir
-LogLevel info
-$user
-$modules
-LoadModule ws_gateway_module $ENV{WSGW_MODULE}
-$o{body}
-CONF
-    close $fh;
+    _write_conf($conf, $dir, $port, "DefaultRuntimeDir $dir\n$o{body}",
+                'slotmem_shm', @{ $o{modules} || [] });
     my $pid = fork;
     die "fork: $!" unless defined $pid;
     if (!$pid) {
