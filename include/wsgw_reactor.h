@@ -24,7 +24,7 @@ typedef void wsgw_reactor_done_fn(struct wsgw_tunnel_t *t, void *baton);
  * thread (whose connection pool the MPM then recycles), idle and long-lived
  * tunnels free it. */
 #define WSGW_REACTOR_HANDOFF_IDLE  apr_time_from_msec(50)
-#define WSGW_REACTOR_HANDOFF_AGE   apr_time_from_msec(250)
+#define WSGW_REACTOR_HANDOFF_AGE   apr_time_from_msec(50)
 
 /** May the tunnel of @a r leave its worker thread? */
 int wsgw_reactor_eligible(request_rec *r, const wsgw_dir_conf_t *dc);
