@@ -138,7 +138,7 @@ done
     echo "httpd: $($WSGB_HTTPD -v | sed -n 's/^Server version: //p') (event MPM, $WSGB_HTTPD_TPC threads/child, up to $WSGB_HTTPD_SERVERS children${WSGB_HTTPD_EXTRA:+; extra: $WSGB_HTTPD_EXTRA})"
     echo "nginx: $($WSGB_NGINX -v 2>&1 | sed 's/^nginx version: //') (1 worker)"
     echo "haproxy: $($WSGB_HAPROXY -v | head -1 | awk '{print $3}') (1 thread)"
-    echo "mod_ws_gateway: $(git -C "$WSGB_TOP" describe --always --dirty 2>/dev/null) ($WSGB_MODULE)"
+    echo "mod_ws_gateway: $(git -C "$WSGB_TOP" describe --always --dirty 2>/dev/null) (${WSGB_MODULE#"$WSGB_TOP"/})"
     echo "loads: echo $WSGB_ECHO_CONNS and $WSGB_ECHO1K_CONNS conns x $WSGB_ECHO_SIZE B closed loop, ${WSGB_ECHO_DUR} s window; bulk $WSGB_BULK_CONNS conns x $WSGB_BULK_SIZE B messages, $WSGB_BULK_WINDOW in flight each, ${WSGB_BULK_DUR} s; connrate $WSGB_CONN_CONNS in parallel, ${WSGB_CONN_DUR} s; warm-up ${WSGB_WARMUP} s; repetitions $WSGB_REPS; idle: ${WSGB_IDLE:-none}; idle under Debian's default MPM settings: ${WSGB_IDLED:-none} held ${WSGB_IDLED_HOLD} s"
 } >"$WSGB_OUT/machine.txt"
 wsgb_log "results in $WSGB_OUT"
