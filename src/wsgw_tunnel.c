@@ -931,6 +931,9 @@ void wsgw_tunnel_start(wsgw_tunnel_t *t, void (*wake)(void *), void *baton)
     t->wake = wake;
     t->wake_baton = baton;
     if (t->opened) {
+        if (wake) {
+            return;     /* driven in its own thread again */
+        }
         /* Moved from the request's thread to a reactor. */
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, t->r, WSGW_LOGNO(00308)
                       "ws tunnel %" APR_INT64_T_FMT ": moved to the reactor "
