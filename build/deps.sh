@@ -21,7 +21,22 @@ installable() {
     apt-cache policy "$1" 2>/dev/null | grep -Eq 'Candidate: [^(]'
 }
 
+# Installed, but older than the archive offers.
+stale() {
+    inst=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null) || return 1
+    cand=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+    [ -n "$cand" ] && [ "$cand" != "(none)" ] \
+        && dpkg --compare-versions "$inst" lt "$cand"
+}
+# A newer apache2 is built against a newer OpenSSL: with the machine's
+# older libssl3, mod_ssl warns at every start (AH01882) and the suites
+# that allow no warnings fail. Keep libssl3 current with it.
+current="libssl3"
+
 missing=""
+for p in $current; do
+    stale "$p" && missing="$missing $p"
+done
 for p in $pkgs; do
     installed "$p" || missing="$missing $p"
 done
@@ -43,7 +58,13 @@ else
     exit 1
 fi
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
-# Package lists may have been empty before the update.
+# Package lists may have been empty (or old) before the update.
+for p in $current; do
+    case " $missing " in
+        *" $p "*) ;;
+        *) stale "$p" && missing="$missing $p" ;;
+    esac
+done
 for p in $opt; do
     case " $missing " in
         *" $p "*) ;;
