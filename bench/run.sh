@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--quick] [--reps N] [--targets a,b,...] [--no-idle]
 #                [--idle "1000 5000"] [--idle-default N | --no-idle-default]
+#                [--idle-hold S] [--no-load]
 #
 # For each target, on loopback: start our echo backend and the proxy (its
 # own configuration under bench/out/), pin the proxy to one CPU and the
@@ -14,7 +15,9 @@
 # them); 10000 idle tunnels held 30 s under Debian's default MPM settings
 # (wsgw-async, wstunnel, nginx, haproxy). Full run: 3 repetitions, about 30
 # minutes; --quick: 1 repetition, short windows, idle 1000, 2000 idle under
-# default settings held 5 s, about 6 minutes.
+# default settings held 5 s, about 6 minutes. --idle-hold S: hold the idle
+# tunnels under default settings S seconds; --no-load: idle tests only (for
+# memory work: `--targets wsgw-async --no-load --no-idle --idle-hold 5`).
 #
 # Targets: direct (no proxy), wsgw-tunnel, wsgw-frames (mod_ws_gateway,
 # tunnels in worker threads: WSGatewayAsync Off), wsgw-async (frames mode,
@@ -43,6 +46,8 @@ WSGB_IDLED=10000
 WSGB_IDLED_SET=0
 WSGB_IDLED_HOLD=30
 WSGB_QUICK=0
+WSGB_LOADS=1
+WSGB_IDLED_HOLD_SET=""
 # echo: connections, payload, warm-up, window; bulk likewise; connrate:
 # cycles in parallel.
 WSGB_ECHO_CONNS=100; WSGB_ECHO_SIZE=64; WSGB_ECHO1K_CONNS=1000
@@ -59,7 +64,9 @@ while [ $# -gt 0 ]; do
     --idle) WSGB_IDLE=$2; WSGB_IDLE_SET=1; shift ;;
     --idle-default) WSGB_IDLED=$2; WSGB_IDLED_SET=1; shift ;;
     --no-idle-default) WSGB_IDLED=""; WSGB_IDLED_SET=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --idle-hold) WSGB_IDLED_HOLD_SET=$2; shift ;;
+    --no-load) WSGB_LOADS=0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -73,6 +80,7 @@ if [ "$WSGB_QUICK" = 1 ]; then
     [ "$WSGB_IDLED_SET" = 1 ] || WSGB_IDLED="2000"
     WSGB_IDLED_HOLD=5
 fi
+[ -z "$WSGB_IDLED_HOLD_SET" ] || WSGB_IDLED_HOLD=$WSGB_IDLED_HOLD_SET
 
 WSGB_PROXY_CPU=${WSGB_PROXY_CPU:-0}
 WSGB_LOAD_CPU=${WSGB_LOAD_CPU:-1}
@@ -345,7 +353,7 @@ trap 'wsgb_cleanup' EXIT
 WSGB_START=$(date +%s)
 for WSGB_REP in $(seq 1 "$WSGB_REPS"); do
     for WSGB_T in $WSGB_TARGETS; do
-        wsgb_run_load
+        [ "$WSGB_LOADS" = 0 ] || wsgb_run_load
         if [ "$WSGB_T" != direct ] && [ -n "$WSGB_IDLE" ]; then
             wsgb_run_idle "$WSGB_IDLE"
         fi
