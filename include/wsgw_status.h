@@ -43,7 +43,7 @@ void wsgw_status_limits_used(apr_pool_t *pconf);
 
 /**
  * Admit a WebSocket handshake under the mapping's connection limits and
- * count it as active until @a r's pool is cleaned up.
+ * count it as active until its tunnel closes or @a r's pool is cleaned up.
  * @return OK, or HTTP_SERVICE_UNAVAILABLE (Retry-After set, logged)
  */
 int wsgw_status_admit(request_rec *r, const wsgw_mapping_t *m,
@@ -66,7 +66,14 @@ void wsgw_status_bytes(wsgw_stat_t *st, apr_size_t in, apr_size_t out);
 /** A complete data message passed (frames mode). */
 void wsgw_status_message(wsgw_stat_t *st, int from_client);
 
-/** The tunnel ended with @a close_code. */
+/** The tunnel ended with @a close_code (no longer counted active). */
 void wsgw_status_tunnel_close(wsgw_stat_t *st, int close_code);
+
+/**
+ * The handle @a st, moved into @a p (which must outlive the tunnel): the
+ * active count then ends with the tunnel or with @a p, no longer with the
+ * request's pool. Use the returned handle from now on.
+ */
+wsgw_stat_t *wsgw_status_move(wsgw_stat_t *st, apr_pool_t *p);
 
 #endif /* WSGW_STATUS_H */

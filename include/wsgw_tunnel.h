@@ -37,8 +37,11 @@ typedef struct wsgw_tunnel_result_t {
 } wsgw_tunnel_result_t;
 
 /**
- * Set up a tunnel for @a r (@a stat: its shared counters, or NULL) (whose 101 was sent) and the backend connection
- * @a backend. Everything is allocated from r->pool.
+ * Set up a tunnel for @a r (whose 101 was sent) and the backend connection
+ * @a backend; @a stat: its shared counters, or NULL. The tunnel lives in
+ * the client connection's pool (r->connection->pool), so that it can
+ * outlive r->pool (see wsgw_tunnel_set_request()); buffers not lent (see
+ * wsgw_tunnel_lend_buffers()) come from r->pool.
  * @param rsv_allowed RSV bits the negotiated extensions may use
  */
 apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
@@ -62,6 +65,27 @@ void wsgw_tunnel_start(wsgw_tunnel_t *t, void (*wake)(void *), void *baton);
  * only the driving thread may use @a bufs.
  */
 void wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs);
+
+/**
+ * Give a tunnel between drivers a new request @a r (a copy of its own, see
+ * wsgw_request_copy()) when the one it was created for is about to be
+ * freed; its configuration is copied into r->pool, which must outlive the
+ * tunnel.
+ */
+void wsgw_tunnel_set_request(wsgw_tunnel_t *t, request_rec *r);
+
+/**
+ * Let mod_proxy's backend connection go while the tunnel goes on: when the
+ * backend side is plain TCP, already read and written directly, and the
+ * tunnel is quiet, the tunnel takes its own descriptor of the same socket
+ * (in the tunnel's pool, closed with it). The caller then releases the backend
+ * connection, whose pools, conn_rec and bucket allocator an idle tunnel
+ * would otherwise hold for its whole life. Only between drivers (before a
+ * reactor polls the tunnel).
+ * @return APR_SUCCESS when detached (or already), APR_EAGAIN when the side
+ *         still needs its filters, or the error of dup()
+ */
+apr_status_t wsgw_tunnel_detach_backend(wsgw_tunnel_t *t);
 
 /**
  * Before waiting for events: switch plain TCP sides to direct socket I/O
@@ -102,15 +126,13 @@ apr_pollfd_t *wsgw_tunnel_pollfd(wsgw_tunnel_t *t, wsgw_tunnel_side_e s);
 
 /**
  * Drive the tunnel with a private pollset, in this thread, to its end; or,
- * when @a idle > 0, until it is quiet (nothing in flight) and either has
- * seen no input for @a idle or has run for @a age, so a reactor can take it
- * over: short-lived tunnels then end in their own thread, idle and
- * long-lived ones free it.
+ * when @a move_after > 0, until it is quiet (nothing in flight) after
+ * having run that long, so a reactor can take it over: short-lived tunnels
+ * then end in their own thread, idle and long-lived ones free it.
  * @return APR_SUCCESS when it ended (finished), APR_INCOMPLETE when it is
  *         quiet and waiting for a new driver, or the error that ended it
  */
-apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t idle,
-                             apr_interval_time_t age);
+apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after);
 
 /**
  * End a tunnel whose driver cannot go on (poll failure, server exit):

@@ -11,26 +11,34 @@
  * worker thread back to the pool) except for counting it. Ownership:
  *
  * 1. Worker thread, in the handler: the backend answered 101, the 101 went
- *    to the client, the tunnel is set up (all in r->pool). wsgw_reactor_
+ *    to the client, the tunnel is set up (in c->pool) and has run in this
+ *    thread until quiet. A plain ws:// backend socket is detached from
+ *    mod_proxy's connection, which is released at once. wsgw_reactor_
  *    handoff() stores a wsgw_async_t (in c->pool) in our slot of
- *    c->conn_config and the handler returns SUSPENDED. mod_proxy runs its
+ *    c->conn_config, gives the connection allocator's spare nodes back to
+ *    malloc, and the handler returns SUSPENDED. mod_proxy runs its
  *    post_request hooks; nothing else touches r.
  * 2. Worker thread, in the MPM: the suspend_connection hook runs as the MPM
- *    lets go of the connection (notify_suspend). Only then is the tunnel
- *    queued to a reactor, so the reactor never races the worker over r or c.
- *    The MPM still writes two fields of its own connection state right
+ *    lets go of the connection (notify_suspend). When nothing but the
+ *    tunnel needs r->pool any more (the backend was detached), the request
+ *    is copied into c->pool with what the logs read (wsgw_request.c) and
+ *    r->pool is freed: an idle tunnel then holds its connection's pool and
+ *    bucket allocator, and nothing else of httpd's. Only then is the tunnel
+ *    queued to a reactor, so the reactor never races the worker over r or
+ *    c. The MPM still writes two fields of its own connection state right
  *    after the hook; the connection is therefore never freed sooner than
  *    WSGW_REACTOR_SETTLE after it was queued.
  * 3. Reactor thread: the tunnel runs (same pump as in the worker thread,
  *    through the connection filters, so TLS fronts work). Timers are kept
  *    per tunnel and scanned only when the earliest one is due.
  * 4. Reactor thread, at the end: notes and counters are recorded and the
- *    backend connection released (the done callback); an EOR bucket is
- *    passed down the client's output filters exactly as the MPM does after
- *    a handler, so the access log line is written with the notes and
- *    r->pool is freed; then the connection is closed as the MPM would
- *    (pre_close hooks, FLUSH + EOC so mod_ssl sends its close_notify,
- *    shutdown for write, up to WSGW_REACTOR_LINGER of lingering reads).
+ *    backend connection released if still held (the done callback); the
+ *    request is logged: the copy directly with the log_transaction hooks,
+ *    an original r by an EOR bucket passed down the client's output
+ *    filters exactly as the MPM does after a handler (which also frees
+ *    r->pool); then the connection is closed as the MPM would (pre_close
+ *    hooks, FLUSH + EOC so mod_ssl sends its close_notify, shutdown for
+ *    write, up to WSGW_REACTOR_LINGER of lingering reads).
  * 5. Finally c->pool (the MPM's transaction pool of this connection, with
  *    its own allocator) is destroyed. Its cleanups are the MPM's own: they
  *    count the connection as closed (suspended count and connection count),
@@ -65,6 +73,7 @@
 #include "wsgw_config.h"
 #include "wsgw_graceful.h"
 #include "wsgw_reactor.h"
+#include "wsgw_request.h"
 #include "wsgw_tunnel.h"
 
 /* Results fetched per poll call. */
@@ -77,6 +86,8 @@
 #define WSGW_REACTOR_RECHECK  apr_time_from_sec(1)
 /* Bytes of idle tunnel buffers a reactor keeps for reuse. */
 #define WSGW_REACTOR_BUFS_FREE (4 * 1024 * 1024)
+/* Free nodes a suspended connection's allocator is drained of. */
+#define WSGW_REACTOR_TRIM_NODES 8
 /* At most this many reactor threads per child. */
 #define WSGW_REACTOR_MAX      4
 /* mpm_event's directive bounding the connections a child accepts. */
@@ -107,8 +118,9 @@ struct wsgw_async_t {
     int                   on_work;
     wsgw_reactor_t       *re;
     wsgw_async_state_e    state;
-    struct wsgw_tunnel_t *t;            /* in r->pool: gone after logging */
-    request_rec          *r;
+    struct wsgw_tunnel_t *t;            /* in c->pool */
+    request_rec          *r;            /* or its copy in c->pool */
+    int                   compact;      /* r->pool may go once queued */
     conn_rec             *c;
     apr_socket_t         *csd;
     apr_pollfd_t         *pfd[2];
@@ -144,6 +156,8 @@ struct wsgw_reactors_t {
     wsgw_reactor_t     *re;
     apr_allocator_t    *bufs;       /* buffers lent to tunnels in flight */
     apr_thread_mutex_t *bufs_mutex;
+    struct ap_conf_vector_t *request_config; /* zeroed, for request */
+                                             /* copies (read-only) */
 };
 
 static wsgw_reactors_t *wsgw_reactors(void)
@@ -174,8 +188,37 @@ apr_allocator_t *wsgw_reactor_buffers(void)
     return rs && rs->n > 0 ? rs->bufs : NULL;
 }
 
+/* A suspended connection may live for hours, mostly idle. Its pool's
+ * allocator (the MPM gives each connection its own) still keeps, as free
+ * nodes, the buffers its handshake used and gave back: the 8 KB the
+ * request line and headers were read into, brigades of the backend
+ * exchange. Hand them back to malloc, where other connections reuse them,
+ * and keep no free nodes from now on. Allocating drains the free lists
+ * (they are served first, smallest fitting node first); with max_free at
+ * its minimum, freeing them then releases them. */
+static void wsgw_reactor_trim(apr_pool_t *p)
+{
+    apr_allocator_t *al = apr_pool_allocator_get(p);
+    apr_memnode_t *nodes[WSGW_REACTOR_TRIM_NODES];
+    int i;
+
+    if (al == NULL || apr_allocator_owner_get(al) != p) {
+        return;     /* shared with other pools: not ours to trim */
+    }
+    apr_allocator_max_free_set(al, 1);
+    for (i = 0; i < WSGW_REACTOR_TRIM_NODES; ++i) {
+        nodes[i] = apr_allocator_alloc(al, 1);
+    }
+    for (i = 0; i < WSGW_REACTOR_TRIM_NODES; ++i) {
+        if (nodes[i]) {
+            apr_allocator_free(al, nodes[i]);
+        }
+    }
+}
+
 apr_status_t wsgw_reactor_handoff(request_rec *r, struct wsgw_tunnel_t *t,
-                                  wsgw_reactor_done_fn *done, void *baton)
+                                  int compact, wsgw_reactor_done_fn *done,
+                                  void *baton)
 {
     conn_rec *c = r->connection;
     wsgw_reactors_t *rs = wsgw_reactors();
@@ -206,11 +249,13 @@ apr_status_t wsgw_reactor_handoff(request_rec *r, struct wsgw_tunnel_t *t,
     }
     a->pfd[0] = wsgw_tunnel_pollfd(t, WSGW_TUNNEL_CLIENT);
     a->pfd[1] = wsgw_tunnel_pollfd(t, WSGW_TUNNEL_BACKEND);
+    a->compact = compact;
     a->done = done;
     a->baton = baton;
     a->state = WSGW_ASYNC_HANDOFF;
     apr_atomic_inc32(&re->count);
     ap_set_module_config(c->conn_config, &ws_gateway_module, a);
+    wsgw_reactor_trim(c->pool);
     return APR_SUCCESS;
 }
 
@@ -226,6 +271,16 @@ static void wsgw_reactor_suspend(conn_rec *c, request_rec *r)
         return;
     }
     ap_set_module_config(c->conn_config, &ws_gateway_module, NULL);
+    if (a->compact) {
+        /* The worker is done with r: keep what the logs need in c->pool
+         * and free the rest now rather than when the tunnel ends. */
+        request_rec *copy = wsgw_request_copy(a->r, c->pool,
+                                              wsgw_reactors()->request_config);
+
+        wsgw_tunnel_set_request(a->t, copy);
+        apr_pool_destroy(a->r->pool);
+        a->r = copy;
+    }
     re = a->re;
     a->queued_at = apr_time_now();
     apr_thread_mutex_lock(re->mutex);
@@ -316,17 +371,28 @@ static void wsgw_reactor_end(wsgw_reactor_t *re, wsgw_async_t *a)
 
     wsgw_reactor_unregister(re, a);
     wsgw_tunnel_finish(a->t);
-    a->done(a->t, a->baton);
+    a->done(a->t, a->r, a->baton);
     a->t = NULL;
 
-    /* Log as the MPM does after a handler: the EOR bucket's destruction
-     * writes the access log line and frees r->pool. Nothing here may
-     * block the reactor: the socket has no timeout from now on. */
+    /* Nothing here may block the reactor: the socket has no timeout from
+     * now on. */
     apr_socket_timeout_set(a->csd, 0);
-    bb = apr_brigade_create(c->pool, c->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_eor_create(c->bucket_alloc, a->r));
-    ap_pass_brigade(c->output_filters, bb);
-    apr_brigade_cleanup(bb);
+    if (a->compact) {
+        /* The copy: log it as the EOR bucket would (the MPM took c->sbh
+         * away at the suspension, so there is no scoreboard to update),
+         * with a request config vector of its own. */
+        a->r->request_config = ap_create_request_config(c->pool);
+        ap_run_log_transaction(a->r);
+    }
+    else {
+        /* Log as the MPM does after a handler: the EOR bucket's
+         * destruction writes the access log line and frees r->pool. */
+        bb = apr_brigade_create(c->pool, c->bucket_alloc);
+        APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_eor_create(c->bucket_alloc,
+                                                         a->r));
+        ap_pass_brigade(c->output_filters, bb);
+        apr_brigade_cleanup(bb);
+    }
     a->r = NULL;
 
     ap_prep_lingering_close(c);
@@ -628,6 +694,7 @@ static void wsgw_reactor_child_init(apr_pool_t *pchild, server_rec *s)
     }
     rs = apr_pcalloc(pchild, sizeof(*rs));
     rs->re = apr_pcalloc(pchild, n * sizeof(*rs->re));
+    rs->request_config = ap_create_request_config(pchild);
     /* One buffer allocator per child, shared by worker threads (tunnels
      * before their handoff) and reactors. */
     if (apr_allocator_create(&rs->bufs) != APR_SUCCESS

@@ -90,6 +90,7 @@ struct wsgw_stat_t {
     wsgw_status_row_t *brow;     /* the backend's, once the tunnel is up */
     int                ip_slot;  /* counted address in mrow->ips, or -1 */
     int                closed;
+    apr_pool_t        *pool;     /* whose cleanup ends the active count */
 };
 
 static wsgw_status_t *wsgw_status_get(void)
@@ -401,6 +402,7 @@ int wsgw_status_admit(request_rec *r, const wsgw_mapping_t *m,
         return HTTP_SERVICE_UNAVAILABLE;
     }
     apr_atomic_add64(&h->mrow->total, 1);
+    h->pool = r->pool;
     apr_pool_cleanup_register(r->pool, h, wsgw_status_release,
                               apr_pool_cleanup_null);
     return OK;
@@ -479,6 +481,29 @@ void wsgw_status_tunnel_close(wsgw_stat_t *h, int close_code)
         }
     }
     apr_atomic_inc32(&h->mrow->close[i]);
+    /* Not active from now on, even while the connection still closes. */
+    if (h->pool) {
+        apr_pool_cleanup_run(h->pool, h, wsgw_status_release);
+        h->pool = NULL;
+    }
+}
+
+wsgw_stat_t *wsgw_status_move(wsgw_stat_t *h, apr_pool_t *p)
+{
+    wsgw_stat_t *moved;
+
+    if (h == NULL) {
+        return NULL;
+    }
+    moved = apr_pmemdup(p, h, sizeof(*h));
+    if (h->pool) {
+        apr_pool_cleanup_kill(h->pool, h, wsgw_status_release);
+        h->pool = NULL;
+        moved->pool = p;
+        apr_pool_cleanup_register(p, moved, wsgw_status_release,
+                                  apr_pool_cleanup_null);
+    }
+    return moved;
 }
 
 /* ------------------------------------------------------------------ */

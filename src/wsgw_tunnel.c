@@ -22,7 +22,12 @@
 #include "http_ssl.h"
 #include "util_filter.h"
 #include <apr_atomic.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "wsgw.h"
 #include "wsgw_config.h"
@@ -84,6 +89,7 @@ struct wsgw_tunnel_dir_t {
 };
 
 struct wsgw_tunnel_t {
+    apr_pool_t              *pool;            /* the client connection's */
     request_rec             *r;
     const wsgw_dir_conf_t   *dc;
     struct wsgw_stat_t      *stat;
@@ -200,7 +206,7 @@ static void wsgw_tunnel_shutdown(wsgw_tunnel_side_t *s)
         return;
     }
     s->shut = 1;
-    if (s->c->master) {
+    if (s->c && s->c->master) {
         /* An HTTP/2 stream half-closes with END_STREAM, which mod_http2
          * sends when an EOS goes down the stream's filters. Without it
          * the client never learns the backend is gone and the tunnel
@@ -836,11 +842,12 @@ apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
                                 unsigned int rsv_allowed,
                                 struct wsgw_stat_t *stat)
 {
-    apr_pool_t *p = r->pool;
-    wsgw_tunnel_t *t = apr_pcalloc(p, sizeof(*t));
     conn_rec *c = r->connection;
+    apr_pool_t *p = c->pool;
+    wsgw_tunnel_t *t = apr_pcalloc(p, sizeof(*t));
     apr_status_t rv;
 
+    t->pool = p;
     t->r = r;
     t->dc = dc;
     t->stat = stat;
@@ -962,12 +969,71 @@ static int wsgw_tunnel_quiet(const wsgw_tunnel_t *t)
     }
     for (i = 0; i < 2; ++i) {
         if (d[i]->head != d[i]->tail || d[i]->ctl_len || d[i]->closing
-            || t->side[i].filter_pending || t->side[i].c->data_in_output_filters
+            || t->side[i].filter_pending
+            || (t->side[i].c && t->side[i].c->data_in_output_filters)
             || t->side[i].eof || t->side[i].shut) {
             return 0;
         }
     }
     return 1;
+}
+
+/* The tunnel pool's cleanup of a detached backend descriptor. */
+static apr_status_t wsgw_tunnel_sock_cleanup(void *sock)
+{
+    return apr_socket_close(sock);
+}
+
+apr_status_t wsgw_tunnel_detach_backend(wsgw_tunnel_t *t)
+{
+    wsgw_tunnel_side_t *s = &t->side[WSGW_TUNNEL_BACKEND];
+    apr_pool_t *p = t->pool;
+    apr_socket_t *sock = NULL;
+    apr_os_sock_t fd, dupfd;
+    apr_status_t rv;
+
+    if (s->c == NULL) {
+        return APR_SUCCESS;
+    }
+    /* Only a plain TCP side already read and written directly, with
+     * nothing left in its filters either way, can do without them. */
+    if (s->sock == NULL || s->may_read || s->filter_pending
+        || s->c->data_in_output_filters || !wsgw_tunnel_quiet(t)) {
+        return APR_EAGAIN;
+    }
+    rv = apr_os_sock_get(&fd, s->sock);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dupfd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    rv = apr_os_sock_put(&sock, &dupfd, p);
+    if (rv != APR_SUCCESS) {
+        close(dupfd);
+        return rv;
+    }
+    apr_pool_cleanup_register(p, sock, wsgw_tunnel_sock_cleanup,
+                              apr_pool_cleanup_null);
+    /* The descriptor shares the original's non-blocking file status. */
+    apr_socket_timeout_set(sock, 0);
+    s->sock = sock;
+    s->pfd.desc.s = sock;
+    /* Buckets of an earlier read through the filters belong to the
+     * connection's allocator, which its release destroys. */
+    apr_brigade_cleanup(s->bb);
+    s->bb = NULL;
+    s->c = NULL;
+    return APR_SUCCESS;
+}
+
+void wsgw_tunnel_set_request(wsgw_tunnel_t *t, request_rec *r)
+{
+    /* The merged configuration may live in the old r->pool; its pointers
+     * lead to the server's configuration. */
+    t->dc = apr_pmemdup(r->pool, t->dc, sizeof(*t->dc));
+    t->r = r;
 }
 
 void wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs)
@@ -987,6 +1053,12 @@ void wsgw_tunnel_finish(wsgw_tunnel_t *t)
     for (i = 0; i < 2; ++i) {
         if (t->side[i].sock) {
             apr_socket_timeout_set(t->side[i].sock, t->side[i].sock_timeout);
+        }
+        /* Leave no buckets (the last read's, through the filters) for the
+         * brigade's pool cleanup: the backend connection's allocator is
+         * gone by then. */
+        if (t->side[i].bb) {
+            apr_brigade_cleanup(t->side[i].bb);
         }
     }
     t->result.bytes_in = t->c2b.bytes;
@@ -1017,8 +1089,7 @@ static void wsgw_tunnel_wake_pollset(void *baton)
     apr_pollset_wakeup(baton);
 }
 
-apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t idle,
-                            apr_interval_time_t age)
+apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
 {
     apr_pollset_t *ps;
     apr_int16_t registered[2] = { 0, 0 };
@@ -1046,13 +1117,10 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t idle,
         apr_interval_time_t tmo;
         int again = wsgw_tunnel_prepare(t);
 
-        if (idle > 0 && !again && wsgw_tunnel_quiet(t)) {
-            apr_time_t now = apr_time_now();
-
-            if (now - t->last_rx >= idle || now - t->started >= age) {
-                result = APR_INCOMPLETE;    /* a reactor takes over */
-                break;
-            }
+        if (move_after > 0 && !again && wsgw_tunnel_quiet(t)
+            && apr_time_now() - t->started >= move_after) {
+            result = APR_INCOMPLETE;    /* a reactor takes over */
+            break;
         }
         for (i = 0; i < 2; ++i) {
             apr_pollfd_t *pfd = &t->side[i].pfd;
@@ -1075,14 +1143,13 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t idle,
             /* Nothing to wait for and nothing to do: both sides are gone. */
             break;
         }
-        if (idle > 0 && !again) {
-            /* Wake up when the tunnel may be handed over. */
-            apr_interval_time_t until = t->last_rx + idle - apr_time_now();
+        if (move_after > 0 && !again) {
+            /* Wake up when the tunnel may be handed over; after that, the
+             * test above runs whenever it has been pumped. */
+            apr_interval_time_t until = t->started + move_after
+                                        - apr_time_now();
 
-            if (until < 0) {
-                until = 0;
-            }
-            if (tmo < 0 || until < tmo) {
+            if (until > 0 && (tmo < 0 || until < tmo)) {
                 tmo = until + apr_time_from_msec(1);
             }
         }

@@ -255,23 +255,26 @@ static void wsgw_upgrade_record(request_rec *r, wsgw_tunnel_t *tunnel,
     wsgw_status_tunnel_close(stat, res->close_code);
 }
 
-/* What the reactor needs to finish an async tunnel's request. */
+/* What the reactor needs to finish an async tunnel's request (in c->pool:
+ * r->pool may be gone by then). */
 typedef struct wsgw_upgrade_async_t {
-    request_rec        *r;
     const char         *scheme;
-    proxy_conn_rec     *backend;
+    proxy_conn_rec     *backend;        /* NULL once released */
     struct wsgw_stat_t *stat;
     apr_time_t          started;
 } wsgw_upgrade_async_t;
 
 /* In the reactor thread, once an async tunnel has ended. */
-static void wsgw_upgrade_async_done(wsgw_tunnel_t *tunnel, void *baton)
+static void wsgw_upgrade_async_done(wsgw_tunnel_t *tunnel, request_rec *r,
+                                    void *baton)
 {
     wsgw_upgrade_async_t *ua = baton;
 
-    wsgw_upgrade_record(ua->r, tunnel, ua->stat, ua->started);
-    ua->backend->close = 1;
-    ap_proxy_release_connection(ua->scheme, ua->backend, ua->r->server);
+    wsgw_upgrade_record(r, tunnel, ua->stat, ua->started);
+    if (ua->backend) {
+        ua->backend->close = 1;
+        ap_proxy_release_connection(ua->scheme, ua->backend, r->server);
+    }
 }
 
 /* Record a member failure that left the client untouched. */
@@ -303,8 +306,9 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
     wsgw_tunnel_t *tunnel;
     const char *reason = "", *ext;
     apr_time_t started = apr_time_now();
+    struct wsgw_stat_t *stat = pr->stat;
     unsigned int rsv;
-    int status, i;
+    int status, i, async;
 
     att->retryable = att->proto_error = 0;
     att->why = NULL;
@@ -488,8 +492,13 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
     ap_send_interim_response(r, 1);
     r->status = HTTP_SWITCHING_PROTOCOLS;
 
-    wsgw_status_tunnel_open(pr->stat, r, b);
-    if (wsgw_tunnel_create(&tunnel, r, origin, dc, rsv, pr->stat)
+    async = wsgw_reactor_eligible(r, dc);
+    if (async) {
+        /* The tunnel may outlive r->pool (see below): so must its count. */
+        stat = wsgw_status_move(stat, r->connection->pool);
+    }
+    wsgw_status_tunnel_open(stat, r, b);
+    if (wsgw_tunnel_create(&tunnel, r, origin, dc, rsv, stat)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00211)
                       "cannot set up the tunnel to backend %s after the "
@@ -499,33 +508,43 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
         status = OK;
         goto done;
     }
-    if (wsgw_reactor_eligible(r, dc)) {
-        wsgw_upgrade_async_t *ua = apr_palloc(r->pool, sizeof(*ua));
+    if (async) {
+        wsgw_upgrade_async_t *ua = apr_palloc(r->connection->pool,
+                                              sizeof(*ua));
 
-        ua->r = r;
         ua->scheme = scheme;
         ua->backend = backend;
-        ua->stat = pr->stat;
+        ua->stat = stat;
         ua->started = started;
         if (bb) {
             apr_brigade_cleanup(bb);
         }
         wsgw_tunnel_lend_buffers(tunnel, wsgw_reactor_buffers());
-        if (wsgw_tunnel_run(tunnel, WSGW_REACTOR_HANDOFF_IDLE,
-                            WSGW_REACTOR_HANDOFF_AGE) == APR_INCOMPLETE) {
-            if (wsgw_reactor_handoff(r, tunnel, wsgw_upgrade_async_done, ua)
+        if (wsgw_tunnel_run(tunnel, WSGW_REACTOR_MOVE_AFTER) == APR_INCOMPLETE) {
+            /* A plain backend socket needs none of mod_proxy's connection
+             * from here on: give it back now, not when the tunnel ends. */
+            if (!backend->is_ssl
+                && wsgw_tunnel_detach_backend(tunnel) == APR_SUCCESS) {
+                backend->close = 1;
+                ap_proxy_release_connection(scheme, backend, r->server);
+                ua->backend = backend = NULL;
+            }
+            if (wsgw_reactor_handoff(r, tunnel, backend == NULL,
+                                     wsgw_upgrade_async_done, ua)
                 == APR_SUCCESS) {
                 /* The reactor owns the request, both connections and the
-                 * backend's release from here on. */
+                 * backend's release from here on. Without a backend
+                 * connection to keep, nothing needs r->pool any more (the
+                 * tunnel is in c->pool): the reactor frees it early. */
                 return SUSPENDED;
             }
-            wsgw_tunnel_run(tunnel, 0, 0);
+            wsgw_tunnel_run(tunnel, 0);
         }
     }
     else {
-        wsgw_tunnel_run(tunnel, 0, 0);
+        wsgw_tunnel_run(tunnel, 0);
     }
-    wsgw_upgrade_record(r, tunnel, pr->stat, started);
+    wsgw_upgrade_record(r, tunnel, stat, started);
     status = OK;
 
 done:
