@@ -141,7 +141,8 @@ struct wsgw_reactor_t {
     apr_thread_mutex_t   *mutex;
     wsgw_async_t         *incoming;     /* under mutex */
     wsgw_async_t          ring;         /* sentinel of the running ones */
-    wsgw_async_t         *work;
+    wsgw_async_t         *work;         /* pumped in the order marked */
+    wsgw_async_t        **work_tail;
     volatile apr_uint32_t count;        /* connections owned */
     volatile apr_uint32_t stop;         /* 1 graceful, 2 immediate, 3 exit */
     volatile apr_uint32_t retired;      /* child retired, server running */
@@ -294,8 +295,9 @@ static void wsgw_reactor_mark(wsgw_reactor_t *re, wsgw_async_t *a)
 {
     if (!a->on_work) {
         a->on_work = 1;
-        a->work_next = re->work;
-        re->work = a;
+        a->work_next = NULL;
+        *re->work_tail = a;
+        re->work_tail = &a->work_next;
     }
 }
 
@@ -463,6 +465,7 @@ static void wsgw_reactor_run_work(wsgw_reactor_t *re)
     wsgw_async_t *a = re->work;
 
     re->work = NULL;
+    re->work_tail = &re->work;
     while (a) {
         wsgw_async_t *next = a->work_next;
 
@@ -556,6 +559,7 @@ static void wsgw_reactor_exit(wsgw_reactor_t *re)
     re->exiting = 1;
     wsgw_reactor_take_incoming(re);
     re->work = NULL;
+    re->work_tail = &re->work;
     while (re->ring.next != &re->ring) {
         wsgw_async_t *a = re->ring.next;
 
@@ -713,6 +717,7 @@ static void wsgw_reactor_child_init(apr_pool_t *pchild, server_rec *s)
 
         re->id = i;
         re->ring.next = re->ring.prev = &re->ring;
+        re->work_tail = &re->work;
         rv = apr_thread_mutex_create(&re->mutex, APR_THREAD_MUTEX_DEFAULT,
                                      pchild);
         if (rv == APR_SUCCESS) {

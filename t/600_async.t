@@ -9,8 +9,8 @@
 # log lines carry the request's line and headers: a plain ws:// tunnel
 # keeps neither its request's pool nor mod_proxy's backend connection
 # there, but a copy of what the logs need. On the suite's server: a TLS
-# front goes through the reactor, and WSGatewayAsync Off keeps a tunnel in
-# its request's thread.
+# front and a wss:// backend (which keeps both) go through the reactor,
+# and WSGatewayAsync Off keeps a tunnel in its request's thread.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -20,7 +20,7 @@ use lib 't/lib';
 use WSGW::Test qw(:all);
 
 my $mpm = $ENV{WSGW_MPM} || 'event';
-plan tests => 33, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
+plan tests => 38, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
 
 my $tunnels = 2000;
 errlog_start();
@@ -50,6 +50,35 @@ sub inst_log {
     return <$fh>;
 }
 
+# One client process holds $n tunnels of $url (each echoed once) until the
+# server closes them or $secs pass; it writes "open N" to the ready file
+# once all are open. Returns its pid and the ready file.
+sub hold_start {
+    my ($url, $n, $secs) = @_;
+    my $ready = "$inst->{dir}/ready";
+    unlink $ready;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        $ENV{WSGW_READY_FILE} = $ready;
+        open STDOUT, '>', "$inst->{dir}/client.out";
+        open STDERR, '>&', \*STDOUT;
+        exec '/usr/bin/python3', top_dir() . '/t/clients/ws_client.py', 'hold',
+            $url, $n, $secs or POSIX::_exit(127);
+    }
+    return ($pid, $ready);
+}
+
+# Wait (bounded) for the hold client to end; its exit status (-1: stopped
+# by us) and output.
+sub hold_finish {
+    my ($pid) = @_;
+    my $done = wait_until(60, sub { waitpid($pid, WNOHANG) == $pid });
+    my $rc = $done ? $? >> 8 : -1;
+    stop_process($pid) unless $done;
+    return ($rc, join '', inst_log('client.out'));
+}
+
 # Active tunnels of /ws on the instance's status page (undef: no answer).
 sub inst_active {
     my $res = http_request(port => $inst->{port}, path => '/ws-status?json');
@@ -66,18 +95,9 @@ my $before = instance_children($inst);
 my $rss_before = 0;
 $rss_before += $_->{rss} for values %$before;
 
-# One client process holds $tunnels tunnels (each echoed once) and waits
-# for the server to close them.
-my $ready = "$inst->{dir}/ready";
-my $client = fork;
-die "fork: $!" unless defined $client;
-if (!$client) {
-    $ENV{WSGW_READY_FILE} = $ready;
-    open STDOUT, '>', "$inst->{dir}/client.out";
-    open STDERR, '>&', \*STDOUT;
-    exec '/usr/bin/python3', top_dir() . '/t/clients/ws_client.py', 'hold',
-        $url, $tunnels, 90 or POSIX::_exit(127);
-}
+# One client process holds $tunnels tunnels and waits for the server to
+# close them.
+my ($client, $ready) = hold_start($url, $tunnels, 90);
 my $all_open = wait_until(120, sub { -s $ready || waitpid($client, WNOHANG) });
 my $ready_line = -s $ready ? do { open my $r, '<', $ready; <$r> } : '';
 ok t_cmp($ready_line, qr/^open $tunnels$/,
@@ -119,10 +139,7 @@ ok t_cmp($status, 'after-many', 'one more tunnel works while they are held');
 # Graceful restart: every tunnel gets 1001, the old children exit.
 my @old = keys %$held;
 kill 'USR1', $inst->{pid};
-my $done = wait_until(60, sub { waitpid($client, WNOHANG) == $client });
-my $client_rc = $done ? $? >> 8 : -1;
-stop_process($client) unless $done;
-my $out = join '', inst_log('client.out');
+my ($client_rc, $out) = hold_finish($client);
 ok t_cmp($client_rc, 0, 'the client saw every tunnel closed') or t_debug($out);
 ok t_cmp($out, qr/^closed 1001=$tunnels$/m,
          "all $tunnels closed with 1001 (going away) by the graceful restart");
@@ -174,17 +191,8 @@ CustomLog access_log wsgw
 WSGatewayPass /ws ws://127.0.0.1:$bport/
 CONF
 my $slow = 80;
-$ready = "$inst->{dir}/ready";
-$client = fork;
-die "fork: $!" unless defined $client;
-if (!$client) {
-    $ENV{WSGW_READY_FILE} = $ready;
-    open STDOUT, '>', "$inst->{dir}/client.out";
-    open STDERR, '>&', \*STDOUT;
-    exec '/usr/bin/python3', top_dir() . '/t/clients/ws_client.py', 'hold',
-        "ws://127.0.0.1:$inst->{port}/ws/delay?ms=1500", $slow, 120
-        or POSIX::_exit(127);
-}
+($client, $ready) = hold_start("ws://127.0.0.1:$inst->{port}/ws/delay?ms=1500",
+                               $slow, 120);
 ok wait_until(60, sub { -s $ready || waitpid($client, WNOHANG) }) && -s $ready,
     "$slow slow handshakes made the MPM start more children; all open"
     or t_debug(inst_log('client.out'));
@@ -204,10 +212,7 @@ ok t_cmp(scalar(grep { / 101 / } inst_log('access_log')), 0,
          'no tunnel ended: retiring a child does not close them');
 ok $retired_pid && kill(0, $retired_pid), 'the retired child stays while its tunnels are open';
 kill 'USR1', $inst->{pid};
-$done = wait_until(60, sub { waitpid($client, WNOHANG) == $client });
-$client_rc = $done ? $? >> 8 : -1;
-stop_process($client) unless $done;
-$out = join '', inst_log('client.out');
+($client_rc, $out) = hold_finish($client);
 ok t_cmp($out, qr/^closed 1001=$slow$/m,
          'a later graceful restart closes every tunnel with 1001, retired child included');
 ok $retired_pid && wait_until(30, sub { !kill 0, $retired_pid }),
@@ -232,6 +237,22 @@ ok $f && $f->{payload} eq $big, 'TLS front: 200 KB echoed by the reactor';
 ws_send($c, 8, pack('n', 1000));
 $f = ws_recv($c, 10);
 ok t_cmp($f ? $f->{op} : undef, 8, 'TLS front: close handshake in the reactor');
+
+# A wss:// backend keeps mod_proxy's connection (and the request) in the
+# reactor: the other path through the hand-over and the end.
+$c = ws_connect(path => '/tls-back/echo');
+ok t_cmp($c->{status}, 101, 'wss backend: upgraded');
+my $bp = $c->{sock}->sockport;
+ok wait_until(10, sub { grep { /:$bp\] WSGW00308: / } errlog_lines() }),
+    'wss backend: once quiet, the tunnel moved to the reactor';
+ws_send($c, 2, $big);
+$f = ws_recv_data($c, 10);
+ok $f && $f->{payload} eq $big, 'wss backend: 200 KB echoed by the reactor';
+ws_send($c, 8, pack('n', 1000));
+$f = ws_recv($c, 10);
+ok t_cmp($f ? $f->{op} : undef, 8, 'wss backend: close handshake in the reactor');
+ok wait_until(10, sub { grep { /:$bp\] WSGW00307: .*closed by client \(1000/ } errlog_lines() }),
+    'wss backend: the tunnel ended as closed by the client';
 
 # WSGatewayAsync Off keeps the tunnel in its request's thread: an async
 # tunnel opened after it, just as idle, moves; the sync one does not.
