@@ -220,6 +220,22 @@ ok $retired_pid && wait_until(30, sub { !kill 0, $retired_pid }),
 instance_stop($inst);
 stop_process($bpid);
 
+# Once tunnel $c is quiet it moves to the reactor, which echoes $big and
+# completes the close handshake (3 checks). Returns the client's port.
+sub reactor_echo_close {
+    my ($c, $what, $big) = @_;
+    my $port = $c->{sock}->sockport;
+    ok wait_until(10, sub { grep { /:$port\] WSGW00308: / } errlog_lines() }),
+        "$what: once quiet, the tunnel moved to the reactor";
+    ws_send($c, 2, $big);
+    my $f = ws_recv_data($c, 10);
+    ok $f && $f->{payload} eq $big, "$what: 200 KB echoed by the reactor";
+    ws_send($c, 8, pack('n', 1000));
+    $f = ws_recv($c, 10);
+    ok t_cmp($f ? $f->{op} : undef, 8, "$what: close handshake in the reactor");
+    return $port;
+}
+
 # The suite's server: a TLS front goes through the reactor (the tunnel
 # reads and writes through mod_ssl's filters from the reactor thread).
 $c = ws_connect(tls => 1, path => '/c/echo');
@@ -228,29 +244,13 @@ my $big = 'x' x 200_000;
 ws_send($c, 2, $big);
 $f = ws_recv_data($c, 10);
 ok $f && $f->{payload} eq $big, 'TLS front: 200 KB echoed intact';
-my $lport = $c->{sock}->sockport;
-ok wait_until(10, sub { grep { /:$lport\] WSGW00308: / } errlog_lines() }),
-    'TLS front: once quiet, the tunnel moved to the reactor';
-ws_send($c, 2, $big);
-$f = ws_recv_data($c, 10);
-ok $f && $f->{payload} eq $big, 'TLS front: 200 KB echoed by the reactor';
-ws_send($c, 8, pack('n', 1000));
-$f = ws_recv($c, 10);
-ok t_cmp($f ? $f->{op} : undef, 8, 'TLS front: close handshake in the reactor');
+reactor_echo_close($c, 'TLS front', $big);
 
 # A wss:// backend keeps mod_proxy's connection (and the request) in the
 # reactor: the other path through the hand-over and the end.
 $c = ws_connect(path => '/tls-back/echo');
 ok t_cmp($c->{status}, 101, 'wss backend: upgraded');
-my $bp = $c->{sock}->sockport;
-ok wait_until(10, sub { grep { /:$bp\] WSGW00308: / } errlog_lines() }),
-    'wss backend: once quiet, the tunnel moved to the reactor';
-ws_send($c, 2, $big);
-$f = ws_recv_data($c, 10);
-ok $f && $f->{payload} eq $big, 'wss backend: 200 KB echoed by the reactor';
-ws_send($c, 8, pack('n', 1000));
-$f = ws_recv($c, 10);
-ok t_cmp($f ? $f->{op} : undef, 8, 'wss backend: close handshake in the reactor');
+my $bp = reactor_echo_close($c, 'wss backend', $big);
 ok wait_until(10, sub { grep { /:$bp\] WSGW00307: .*closed by client \(1000/ } errlog_lines() }),
     'wss backend: the tunnel ended as closed by the client';
 
