@@ -1051,7 +1051,14 @@ void wsgw_tunnel_finish(wsgw_tunnel_t *t)
     }
     t->wake = NULL;
     for (i = 0; i < 2; ++i) {
-        if (t->side[i].sock) {
+        if (t->side[i].c == NULL && t->side[i].sock) {
+            /* A detached backend descriptor: close it now rather than
+             * with the client connection's pool, after its lingering. */
+            apr_pool_cleanup_run(t->pool, t->side[i].sock,
+                                 wsgw_tunnel_sock_cleanup);
+            t->side[i].sock = NULL;
+        }
+        else if (t->side[i].sock) {
             apr_socket_timeout_set(t->side[i].sock, t->side[i].sock_timeout);
         }
         /* Leave no buckets (the last read's, through the filters) for the

@@ -520,7 +520,8 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
             apr_brigade_cleanup(bb);
         }
         wsgw_tunnel_lend_buffers(tunnel, wsgw_reactor_buffers());
-        if (wsgw_tunnel_run(tunnel, WSGW_REACTOR_MOVE_AFTER) == APR_INCOMPLETE) {
+        if (wsgw_tunnel_run(tunnel, WSGW_REACTOR_MOVE_AFTER)
+            == APR_INCOMPLETE) {
             /* A plain backend socket needs none of mod_proxy's connection
              * from here on: give it back now, not when the tunnel ends. */
             if (!backend->is_ssl

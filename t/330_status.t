@@ -164,7 +164,11 @@ wait_until(10, sub { ($line) = grep { m{"GET /stat/exact } } access_log_lines();
 ok t_cmp($line // '', qr/ 101 ws=ws:\/\/127\.0\.0\.1:\d+\/stat in=19 out=11 code=1000 by=client ms=\d+/,
          'access log: backend, exact bytes each way, close code, who closed, duration');
 
-my @bad = errlog_unexpected('AH00052');   # child pid ... exit signal Killed
+# "child pid ... exit signal Killed" (AH00052, a crash would name another
+# signal) and AH10392, the MPM's note when three or more children die of a
+# signal in a row: the test above kills every child, and earlier suites
+# may have left more than two.
+my @bad = errlog_unexpected('exit signal Killed', 'AH10392');
 ok t_cmp(scalar(@bad), 0, 'no unexpected errors or warnings in the error log')
     or t_debug(@bad);
 ok((grep { /WSGW00706/ } errlog_lines()), 'limit refusals logged with their ID');
