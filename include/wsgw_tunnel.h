@@ -130,7 +130,8 @@ apr_pollfd_t *wsgw_tunnel_pollfd(wsgw_tunnel_t *t, wsgw_tunnel_side_e s);
  * having run that long, so a reactor can take it over: short-lived tunnels
  * then end in their own thread, idle and long-lived ones free it.
  * @return APR_SUCCESS when it ended (finished), APR_INCOMPLETE when it is
- *         quiet and waiting for a new driver, or the error that ended it
+ *         quiet and waiting for a new driver, or the error that kept it
+ *         from running (it is finished then too, closed by the gateway)
  */
 apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after);
 

@@ -1110,6 +1110,8 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, t->r, WSGW_LOGNO(00304)
                       "cannot create the tunnel's pollset; raise the open "
                       "file limit (ulimit -n) if it is exhausted");
+        wsgw_tunnel_abort(t, "no pollset");
+        wsgw_tunnel_finish(t);      /* a result for the log and counters */
         return rv;
     }
     wsgw_tunnel_start(t, wsgw_tunnel_wake_pollset, ps);
