@@ -542,11 +542,16 @@ sub httpd_children_cpu {
 sub tcp_rx_queue {
     my ($sock) = @_;
     my $port = sprintf('%04X', $sock->sockport);
+    my $peer = sprintf('%04X', $sock->peerport);
     for my $f ('/proc/net/tcp', '/proc/net/tcp6') {
         open my $fh, '<', $f or next;
         while (<$fh>) {
             my @f = split ' ';
-            next unless @f > 4 && $f[1] =~ /:$port$/;
+            # This connection only: both ports, established (01). An
+            # earlier connection from the same local port may linger in
+            # TIME_WAIT with an empty queue.
+            next unless @f > 4 && $f[1] =~ /:$port$/ && $f[2] =~ /:$peer$/
+                && $f[3] eq '01';
             my (undef, $rx) = split /:/, $f[4];
             return hex $rx;
         }
