@@ -115,6 +115,10 @@ apr_size_t wsgw_frame_parser_feed(wsgw_frame_parser_t *p,
                                   const unsigned char *data, apr_size_t len,
                                   wsgw_frame_event_t *ev);
 
+/** 1 when the parser has no event to give without more bytes (0: an empty
+ * payload's END is due, which a call with no bytes returns). */
+int wsgw_frame_parser_needs_input(const wsgw_frame_parser_t *p);
+
 /** 1 when no frame is partly consumed (a control frame may be injected). */
 int wsgw_frame_parser_at_boundary(const wsgw_frame_parser_t *p);
 

@@ -59,12 +59,15 @@ void wsgw_tunnel_start(wsgw_tunnel_t *t, void (*wake)(void *), void *baton);
 
 /**
  * Take each direction's buffer from @a bufs only while bytes are in flight
- * and give it back when the direction is idle (the reactor's thread-owned
- * allocator): an idle tunnel then holds no buffer. Without this, a buffer
- * comes from r->pool at first use and stays. Call before the first pump;
- * only the driving thread may use @a bufs.
+ * and give it back when the direction is idle: an idle tunnel then holds
+ * no buffer. Without this, a buffer comes from r->pool at first use and
+ * stays. Call before the first pump, or between drivers to move to
+ * another allocator (a reactor's own); @a bufs must be safe for the
+ * driving thread.
+ * @return 1 when done, 0 when the tunnel holds a buffer of its current
+ *         allocator (it keeps that one)
  */
-void wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs);
+int wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs);
 
 /**
  * Give a tunnel between drivers a new request @a r (a copy of its own, see
@@ -103,13 +106,16 @@ void wsgw_tunnel_on_event(wsgw_tunnel_t *t, wsgw_tunnel_side_e s,
                           apr_int16_t rtnevents);
 
 /**
- * Move as many bytes as possible without blocking.
+ * Move as many bytes as possible without blocking. @a now is the driver's
+ * clock (read once per poll round): it stamps the reads for the idle
+ * timeout and decides whether a ping is due.
  * @return 1 when the tunnel is finished, else 0
  */
-int wsgw_tunnel_pump(wsgw_tunnel_t *t);
+int wsgw_tunnel_pump(wsgw_tunnel_t *t, apr_time_t now);
 
-/** Time until the next timer, -1 for none (0: pump again at once). */
-apr_interval_time_t wsgw_tunnel_next_timeout(const wsgw_tunnel_t *t);
+/** When the next timer is due, 0 for none (at or before the last pump's
+ * clock: run wsgw_tunnel_on_timeout() at once). */
+apr_time_t wsgw_tunnel_next_deadline(const wsgw_tunnel_t *t);
 
 /** Run timers due at @a now. */
 void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now);

@@ -353,6 +353,11 @@ apr_size_t wsgw_frame_parser_feed(wsgw_frame_parser_t *p,
     return wsgw_frame_feed_header(p, data, len, ev);
 }
 
+int wsgw_frame_parser_needs_input(const wsgw_frame_parser_t *p)
+{
+    return !p->failed && !(p->in_payload && p->remaining == 0);
+}
+
 int wsgw_frame_parser_at_boundary(const wsgw_frame_parser_t *p)
 {
     return p->hdr_have == 0 && !p->in_payload;

@@ -29,8 +29,12 @@
  *    after the hook; the connection is therefore never freed sooner than
  *    WSGW_REACTOR_SETTLE after it was queued.
  * 3. Reactor thread: the tunnel runs (same pump as in the worker thread,
- *    through the connection filters, so TLS fronts work). Timers are kept
- *    per tunnel and scanned only when the earliest one is due.
+ *    through the connection filters, so TLS fronts work). Its sockets are
+ *    watched edge-triggered where the poller can (wsgw_poller.h): the pump
+ *    keeps reading until a short read or EAGAIN and writing until EAGAIN,
+ *    and the tunnel remembers between events what it may do. Timers are
+ *    kept per tunnel and scanned only when the earliest one is due; the
+ *    clock is read once per poll round.
  * 4. Reactor thread, at the end: notes and counters are recorded and the
  *    backend connection released if still held (the done callback); the
  *    request is logged: the copy directly with the log_transaction hooks,
@@ -72,6 +76,7 @@
 #include "wsgw.h"
 #include "wsgw_config.h"
 #include "wsgw_graceful.h"
+#include "wsgw_poller.h"
 #include "wsgw_reactor.h"
 #include "wsgw_request.h"
 #include "wsgw_tunnel.h"
@@ -137,7 +142,7 @@ struct wsgw_async_t {
 struct wsgw_reactor_t {
     int                   id;
     apr_thread_t         *thread;
-    apr_pollset_t        *ps;
+    wsgw_poller_t        *ps;
     apr_thread_mutex_t   *mutex;
     wsgw_async_t         *incoming;     /* under mutex */
     wsgw_async_t          ring;         /* sentinel of the running ones */
@@ -149,14 +154,17 @@ struct wsgw_reactor_t {
     apr_time_t            recheck;      /* when to look at the server again */
     apr_uint32_t          stop_seen;
     apr_time_t            next_scan;    /* 0: no timer */
+    apr_time_t            now;          /* read once per poll round */
+    apr_allocator_t      *bufs;         /* this thread's tunnel buffers */
+    int                   edge;         /* tunnels watched edge-triggered */
     int                   exiting;
 };
 
 struct wsgw_reactors_t {
     int                 n;
     wsgw_reactor_t     *re;
-    apr_allocator_t    *bufs;       /* buffers lent to tunnels in flight */
-    apr_thread_mutex_t *bufs_mutex;
+    apr_allocator_t    *bufs;       /* buffers lent to tunnels before */
+    apr_thread_mutex_t *bufs_mutex; /* their handoff (worker threads) */
     struct ap_conf_vector_t *request_config; /* zeroed, for request */
                                              /* copies (read-only) */
 };
@@ -288,7 +296,7 @@ static void wsgw_reactor_suspend(conn_rec *c, request_rec *r)
     a->next = re->incoming;
     re->incoming = a;
     apr_thread_mutex_unlock(re->mutex);
-    apr_pollset_wakeup(re->ps);
+    wsgw_poller_wakeup(re->ps);
 }
 
 static void wsgw_reactor_mark(wsgw_reactor_t *re, wsgw_async_t *a)
@@ -316,12 +324,12 @@ static void wsgw_reactor_unregister(wsgw_reactor_t *re, wsgw_async_t *a)
 
     for (i = 0; i < 2; ++i) {
         if (a->registered[i]) {
-            apr_pollset_remove(re->ps, a->pfd[i]);
+            wsgw_poller_remove(re->ps, a->pfd[i]);
             a->registered[i] = 0;
         }
     }
     if (a->lregistered) {
-        apr_pollset_remove(re->ps, &a->lpfd);
+        wsgw_poller_remove(re->ps, &a->lpfd);
         a->lregistered = 0;
     }
 }
@@ -413,7 +421,7 @@ static void wsgw_reactor_end(wsgw_reactor_t *re, wsgw_async_t *a)
     a->lpfd.desc.s = a->csd;
     a->lpfd.reqevents = APR_POLLIN;
     a->lpfd.client_data = &a->ref[2];
-    if (apr_pollset_add(re->ps, &a->lpfd) != APR_SUCCESS) {
+    if (wsgw_poller_add(re->ps, &a->lpfd, 0) != APR_SUCCESS) {
         wsgw_reactor_release(re, a, now);
         return;
     }
@@ -425,10 +433,11 @@ static void wsgw_reactor_end(wsgw_reactor_t *re, wsgw_async_t *a)
 static void wsgw_reactor_pump(wsgw_reactor_t *re, wsgw_async_t *a)
 {
     struct wsgw_tunnel_t *t = a->t;
-    apr_interval_time_t tmo;
+    apr_time_t deadline;
+    apr_int16_t wanted = 0;
     int i, again;
 
-    if (wsgw_tunnel_pump(t)) {
+    if (wsgw_tunnel_pump(t, re->now)) {
         wsgw_reactor_end(re, a);
         return;
     }
@@ -436,28 +445,45 @@ static void wsgw_reactor_pump(wsgw_reactor_t *re, wsgw_async_t *a)
     for (i = 0; i < 2; ++i) {
         apr_int16_t want = wsgw_tunnel_wants(t, i);
 
+        wanted |= want;
+        if (re->edge) {
+            /* Watched once for both ways, for as long as the side is
+             * open; the tunnel remembers what it may do between edges. */
+            if (!a->registered[i] && want) {
+                a->pfd[i]->reqevents = APR_POLLIN | APR_POLLOUT;
+                a->pfd[i]->client_data = &a->ref[i];
+                if (wsgw_poller_add(re->ps, a->pfd[i], 1) == APR_SUCCESS) {
+                    a->registered[i] = APR_POLLIN | APR_POLLOUT;
+                }
+                else {
+                    wanted &= ~want;
+                }
+            }
+            continue;
+        }
         if (want != a->registered[i]) {
             if (a->registered[i]) {
-                apr_pollset_remove(re->ps, a->pfd[i]);
+                wsgw_poller_remove(re->ps, a->pfd[i]);
             }
             a->pfd[i]->reqevents = want;
             a->pfd[i]->client_data = &a->ref[i];
-            if (want && apr_pollset_add(re->ps, a->pfd[i]) != APR_SUCCESS) {
+            if (want && wsgw_poller_add(re->ps, a->pfd[i], 0) != APR_SUCCESS) {
+                wanted &= ~want;
                 want = 0;
             }
             a->registered[i] = want;
         }
     }
-    tmo = wsgw_tunnel_next_timeout(t);
+    deadline = wsgw_tunnel_next_deadline(t);
     if (again) {
         wsgw_reactor_mark(re, a);       /* next round, without waiting */
     }
-    else if (!a->registered[0] && !a->registered[1] && tmo < 0) {
+    else if (!wanted && deadline == 0) {
         /* Nothing to wait for: both sides are gone. */
         wsgw_reactor_end(re, a);
         return;
     }
-    wsgw_reactor_timer(re, a, tmo >= 0 ? apr_time_now() + tmo : 0);
+    wsgw_reactor_timer(re, a, deadline);
 }
 
 static void wsgw_reactor_run_work(wsgw_reactor_t *re)
@@ -481,6 +507,11 @@ static void wsgw_reactor_take_incoming(wsgw_reactor_t *re)
 {
     wsgw_async_t *a;
 
+    /* Most rounds find nothing: look without the lock. A tunnel queued
+     * after this look comes with a wakeup, hence another round. */
+    if (apr_atomic_casptr((volatile void **)&re->incoming, NULL, NULL) == NULL) {
+        return;
+    }
     apr_thread_mutex_lock(re->mutex);
     a = re->incoming;
     re->incoming = NULL;
@@ -494,6 +525,9 @@ static void wsgw_reactor_take_incoming(wsgw_reactor_t *re)
         re->ring.prev = a;
         a->state = WSGW_ASYNC_RUNNING;
         a->c->current_thread = re->thread;
+        /* From now on buffers come from this thread's own allocator, which
+         * needs no lock (a quiet tunnel holds none of the shared one). */
+        wsgw_tunnel_lend_buffers(a->t, re->bufs);
         wsgw_tunnel_start(a->t, NULL, NULL);
         if (re->stop_seen) {
             wsgw_tunnel_request_stop(a->t);
@@ -580,9 +614,10 @@ static void *APR_THREAD_FUNC wsgw_reactor_main(apr_thread_t *thd, void *data)
     int failures = 0;
 
     (void)thd;
+    re->now = apr_time_now();
     for (;;) {
         apr_int32_t n = 0, i;
-        const apr_pollfd_t *out;
+        const wsgw_poller_event_t *out;
         apr_interval_time_t tmo;
         apr_uint32_t stop = apr_atomic_read32(&re->stop);
         apr_time_t now;
@@ -624,7 +659,7 @@ static void *APR_THREAD_FUNC wsgw_reactor_main(apr_thread_t *thd, void *data)
             && (tmo < 0 || tmo > WSGW_REACTOR_RECHECK)) {
             tmo = WSGW_REACTOR_RECHECK;
         }
-        rv = apr_pollset_poll(re->ps, tmo, &n, &out);
+        rv = wsgw_poller_wait(re->ps, tmo, &n, &out);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)
             && !APR_STATUS_IS_EINTR(rv)) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, ap_server_conf,
@@ -637,9 +672,9 @@ static void *APR_THREAD_FUNC wsgw_reactor_main(apr_thread_t *thd, void *data)
             continue;
         }
         failures = 0;
-        now = apr_time_now();
+        re->now = now = apr_time_now();
         for (i = 0; i < n; ++i) {
-            wsgw_async_ref_t *ref = out[i].client_data;
+            wsgw_async_ref_t *ref = out[i].data;
             wsgw_async_t *a = ref->a;
 
             if (ref->which == 2) {
@@ -668,12 +703,13 @@ static apr_status_t wsgw_reactor_child_exit(void *data)
 
     for (i = 0; i < rs->n; ++i) {
         apr_atomic_set32(&rs->re[i].stop, 3);
-        apr_pollset_wakeup(rs->re[i].ps);
+        wsgw_poller_wakeup(rs->re[i].ps);
     }
     for (i = 0; i < rs->n; ++i) {
         apr_status_t trv;
 
         apr_thread_join(&trv, rs->re[i].thread);
+        apr_allocator_destroy(rs->re[i].bufs);
     }
     apr_allocator_destroy(rs->bufs);
     rs->n = 0;
@@ -721,8 +757,12 @@ static void wsgw_reactor_child_init(apr_pool_t *pchild, server_rec *s)
         rv = apr_thread_mutex_create(&re->mutex, APR_THREAD_MUTEX_DEFAULT,
                                      pchild);
         if (rv == APR_SUCCESS) {
-            rv = apr_pollset_create(&re->ps, WSGW_REACTOR_EVENTS, pchild,
-                                    APR_POLLSET_NOCOPY | APR_POLLSET_WAKEABLE);
+            rv = apr_allocator_create(&re->bufs);
+        }
+        if (rv == APR_SUCCESS) {
+            apr_allocator_max_free_set(re->bufs, WSGW_REACTOR_BUFS_FREE / n);
+            rv = wsgw_poller_create(&re->ps, WSGW_REACTOR_EVENTS, pchild);
+            re->edge = rv == APR_SUCCESS && wsgw_poller_has_edge(re->ps);
         }
         if (rv == APR_SUCCESS) {
             rv = apr_thread_create(&re->thread, NULL, wsgw_reactor_main, re,
@@ -733,6 +773,9 @@ static void wsgw_reactor_child_init(apr_pool_t *pchild, server_rec *s)
                          "cannot start the tunnel reactor of this child; "
                          "its tunnels stay in worker threads (check the "
                          "open file and thread limits)");
+            if (re->bufs) {
+                apr_allocator_destroy(re->bufs);
+            }
             break;
         }
         rs->n = i + 1;
@@ -914,14 +957,14 @@ static void wsgw_reactor_child_stopping(apr_pool_t *pchild, int graceful)
          * on; the reactors look again every WSGW_REACTOR_RECHECK. */
         for (i = 0; i < rs->n; ++i) {
             apr_atomic_set32(&rs->re[i].retired, 1);
-            apr_pollset_wakeup(rs->re[i].ps);
+            wsgw_poller_wakeup(rs->re[i].ps);
         }
         return;
     }
     for (i = 0; i < rs->n; ++i) {
         if (apr_atomic_read32(&rs->re[i].stop) < level) {
             apr_atomic_set32(&rs->re[i].stop, level);
-            apr_pollset_wakeup(rs->re[i].ps);
+            wsgw_poller_wakeup(rs->re[i].ps);
         }
     }
 }

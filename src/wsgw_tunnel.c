@@ -27,7 +27,28 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0      /* httpd ignores SIGPIPE anyway */
+#endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+#if defined(__linux__) && defined(SYS_recvfrom) && defined(SYS_sendto)
+/* In a threaded process glibc's recv() and send() are cancellation points
+ * that switch asynchronous cancellation on and off around the call; no
+ * one cancels httpd's threads, and on a small message that bookkeeping is
+ * a measurable share of the proxy's own CPU. */
+#define WSGW_TUNNEL_RECV(fd, buf, len) \
+    syscall(SYS_recvfrom, (fd), (buf), (len), 0, NULL, NULL)
+#define WSGW_TUNNEL_SEND(fd, buf, len) \
+    syscall(SYS_sendto, (fd), (buf), (len), MSG_NOSIGNAL, NULL, 0)
+#else
+#define WSGW_TUNNEL_RECV(fd, buf, len) recv((fd), (buf), (len), 0)
+#define WSGW_TUNNEL_SEND(fd, buf, len) send((fd), (buf), (len), MSG_NOSIGNAL)
+#endif
 
 #include "wsgw.h"
 #include "wsgw_config.h"
@@ -49,6 +70,7 @@ typedef struct wsgw_tunnel_side_t {
     const char         *name;        /* "client" or "backend" */
     conn_rec           *c;
     apr_socket_t       *sock;        /* set when read/written directly */
+    apr_os_sock_t       fd;          /* its descriptor */
     apr_interval_time_t sock_timeout;/* restored at the end */
     apr_pollfd_t        pfd;
     int                 can_pollout; /* pipes of h2 streams cannot */
@@ -97,6 +119,7 @@ struct wsgw_tunnel_t {
     wsgw_tunnel_dir_t        c2b, b2c;
     int                      framed;
     apr_time_t               started;
+    apr_time_t               now;             /* the driver's clock */
     apr_time_t               last_rx;         /* any byte read, either side */
     apr_time_t               last_client_rx;
     apr_time_t               ping_sent;       /* 0: no ping outstanding */
@@ -115,17 +138,35 @@ struct wsgw_tunnel_t {
     wsgw_tunnel_result_t     result;
 };
 
+/* Read or write a socket directly (never blocking: its timeout is 0).
+ * recv() and send() rather than apr_socket_recv()'s read(): a socket call
+ * skips the file layer's work (position lock, permission and notify hooks)
+ * that a read() or write() pays on every message. */
+static apr_status_t wsgw_tunnel_sock_io(wsgw_tunnel_side_t *s, void *buf,
+                                        apr_size_t *len, int out)
+{
+    ssize_t n;
+
+    do {
+        n = out ? WSGW_TUNNEL_SEND(s->fd, buf, *len)
+                : WSGW_TUNNEL_RECV(s->fd, buf, *len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        *len = 0;
+        return (errno == EAGAIN || errno == EWOULDBLOCK)
+               ? APR_EAGAIN : APR_FROM_OS_ERROR(errno);
+    }
+    *len = (apr_size_t)n;
+    return n == 0 && !out ? APR_EOF : APR_SUCCESS;
+}
+
 static apr_status_t wsgw_tunnel_read(wsgw_tunnel_side_t *s, unsigned char *buf,
                                      apr_size_t *len)
 {
     apr_status_t rv;
 
     if (s->sock) {
-        rv = apr_socket_recv(s->sock, (char *)buf, len);
-        if (rv == APR_SUCCESS && *len == 0) {
-            rv = APR_EOF;
-        }
-        return rv;
+        return wsgw_tunnel_sock_io(s, buf, len, 0);
     }
     apr_brigade_cleanup(s->bb);
     rv = ap_get_brigade(s->c->input_filters, s->bb, AP_MODE_READBYTES,
@@ -175,7 +216,7 @@ static apr_status_t wsgw_tunnel_write(wsgw_tunnel_side_t *s,
     apr_bucket *b;
 
     if (s->sock) {
-        return apr_socket_send(s->sock, (const char *)buf, len);
+        return wsgw_tunnel_sock_io(s, (void *)buf, len, 1);
     }
     /* The filters take everything; what the network does not take now is
      * set aside (copied) by the core output filter, and we stop feeding
@@ -360,10 +401,16 @@ static void wsgw_tunnel_parse(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
 
     while (!d->parse_failed) {
         /* An empty frame's END comes from a call that consumes nothing,
-         * so the parser is called once more when the input is used up. */
-        apr_size_t n = wsgw_frame_parser_feed(&d->parser, d->buf + d->parsed,
-                                              d->tail - d->parsed, &ev);
+         * so the parser is called once more when the input is used up
+         * (only then). */
+        apr_size_t n;
 
+        if (d->parsed == d->tail
+            && wsgw_frame_parser_needs_input(&d->parser)) {
+            break;
+        }
+        n = wsgw_frame_parser_feed(&d->parser, d->buf + d->parsed,
+                                   d->tail - d->parsed, &ev);
         d->parsed += n;
         if (ev.type == WSGW_FRAME_NEED_MORE) {
             break;
@@ -489,7 +536,7 @@ static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
     if (s->sock && len < space) {
         s->may_read = 0;    /* drained: the poll will say when more comes */
     }
-    t->last_rx = apr_time_now();
+    t->last_rx = t->now;
     if (d == &t->c2b) {
         t->last_client_rx = t->last_rx;
     }
@@ -539,10 +586,10 @@ static int wsgw_tunnel_dir_write(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
         }
         else if (!d->closing && d == &t->b2c && t->ping_len
                  && t->ping_sent == 0
-                 && t->last_client_rx + t->dc->ping_interval <= apr_time_now()) {
+                 && t->last_client_rx + t->dc->ping_interval <= t->now) {
             wsgw_tunnel_queue_control(t, d, WSGW_FRAME_OP_PING,
                                       t->ping_payload, t->ping_len, 0);
-            t->ping_sent = apr_time_now();
+            t->ping_sent = t->now;
             ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, t->r,
                           "ws tunnel %" APR_INT64_T_FMT ": ping to the client",
                           (apr_int64_t)t->r->connection->id);
@@ -607,11 +654,13 @@ check:
     return progress;
 }
 
-int wsgw_tunnel_pump(wsgw_tunnel_t *t)
+int wsgw_tunnel_pump(wsgw_tunnel_t *t, apr_time_t now)
 {
     int rounds, progress = 1;
     wsgw_tunnel_side_t *c = &t->side[WSGW_TUNNEL_CLIENT];
     wsgw_tunnel_side_t *b = &t->side[WSGW_TUNNEL_BACKEND];
+
+    t->now = now;
 
     for (rounds = 0; progress && !t->finished
                      && rounds < WSGW_TUNNEL_MAX_ROUNDS; ++rounds) {
@@ -662,9 +711,9 @@ void wsgw_tunnel_on_event(wsgw_tunnel_t *t, wsgw_tunnel_side_e which,
     }
 }
 
-apr_interval_time_t wsgw_tunnel_next_timeout(const wsgw_tunnel_t *t)
+apr_time_t wsgw_tunnel_next_deadline(const wsgw_tunnel_t *t)
 {
-    apr_time_t now = apr_time_now(), next = 0;
+    apr_time_t now = t->now, next = 0;
     const wsgw_dir_conf_t *dc = t->dc;
 
 #define WSGW_TUNNEL_SOONER(when) \
@@ -693,10 +742,7 @@ apr_interval_time_t wsgw_tunnel_next_timeout(const wsgw_tunnel_t *t)
         }
     }
 #undef WSGW_TUNNEL_SOONER
-    if (next == 0) {
-        return -1;
-    }
-    return next > now ? next - now : 0;
+    return next;
 }
 
 void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now)
@@ -852,7 +898,7 @@ apr_status_t wsgw_tunnel_create(wsgw_tunnel_t **tunnel, request_rec *r,
     t->dc = dc;
     t->stat = stat;
     t->framed = dc->mode == WSGW_MODE_FRAMES;
-    t->started = t->last_rx = t->last_client_rx = apr_time_now();
+    t->started = t->last_rx = t->last_client_rx = t->now = apr_time_now();
 
     /* Our own timers govern the tunnel; drop the request read timeouts and
      * the coalescing that would hold small frames back. */
@@ -912,8 +958,13 @@ static void wsgw_tunnel_go_direct(wsgw_tunnel_t *t)
 
         if (s->sock == NULL && !s->may_read && !s->filter_pending
             && !s->c->data_in_output_filters && wsgw_tunnel_is_plain(s->c)) {
-            s->sock = ap_get_conn_socket(s->c);
-            apr_socket_timeout_set(s->sock, 0);
+            apr_socket_t *sock = ap_get_conn_socket(s->c);
+
+            if (apr_os_sock_get(&s->fd, sock) != APR_SUCCESS) {
+                continue;
+            }
+            apr_socket_timeout_set(sock, 0);
+            s->sock = sock;
         }
     }
 }
@@ -1019,6 +1070,7 @@ apr_status_t wsgw_tunnel_detach_backend(wsgw_tunnel_t *t)
     /* The descriptor shares the original's non-blocking file status. */
     apr_socket_timeout_set(sock, 0);
     s->sock = sock;
+    s->fd = dupfd;
     s->pfd.desc.s = sock;
     /* Buckets of an earlier read through the filters belong to the
      * connection's allocator, which its release destroys. */
@@ -1036,9 +1088,13 @@ void wsgw_tunnel_set_request(wsgw_tunnel_t *t, request_rec *r)
     t->r = r;
 }
 
-void wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs)
+int wsgw_tunnel_lend_buffers(wsgw_tunnel_t *t, apr_allocator_t *bufs)
 {
+    if (t->c2b.node || t->b2c.node) {
+        return 0;
+    }
     t->bufs = bufs;
+    return 1;
 }
 
 void wsgw_tunnel_finish(wsgw_tunnel_t *t)
@@ -1120,10 +1176,11 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
         wsgw_tunnel_on_timeout(t, apr_time_now());
     }
 
-    while (!wsgw_tunnel_pump(t)) {
+    while (!wsgw_tunnel_pump(t, apr_time_now())) {
         apr_int32_t n = 0;
         const apr_pollfd_t *out;
-        apr_interval_time_t tmo;
+        apr_interval_time_t tmo = -1;
+        apr_time_t deadline;
         int again = wsgw_tunnel_prepare(t);
 
         if (move_after > 0 && !again && wsgw_tunnel_quiet(t)
@@ -1147,7 +1204,12 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
                 registered[i] = want;
             }
         }
-        tmo = again ? 0 : wsgw_tunnel_next_timeout(t);
+        deadline = again ? t->now : wsgw_tunnel_next_deadline(t);
+        if (deadline) {
+            apr_time_t now = apr_time_now();
+
+            tmo = deadline > now ? deadline - now : 0;
+        }
         if (!registered[0] && !registered[1] && tmo < 0) {
             /* Nothing to wait for and nothing to do: both sides are gone. */
             break;

@@ -367,19 +367,26 @@ static void test_frame_empty(void)
     test_frame_put(buf, &off, FIN | OP_TEXT, NULL, "", 0);
     test_frame_put(buf, &off, FIN | OP_BIN, NULL, "xy", 2);
     wsgw_frame_parser_init(&p, SERVER, 0, 0);
+    WSGW_CHECK(wsgw_frame_parser_needs_input(&p),
+               "fresh parser needs input");
     c = wsgw_frame_parser_feed(&p, buf, off, &ev);
     WSGW_CHECK(c == 2 && ev.type == WSGW_FRAME_HEADER
                && ev.frame.payload_len == 0, "empty frame: HEADER, 2 bytes");
     WSGW_CHECK(!wsgw_frame_parser_at_boundary(&p),
                "empty frame: not at boundary before its END");
+    WSGW_CHECK(!wsgw_frame_parser_needs_input(&p),
+               "empty frame: its END is due without input");
     c = wsgw_frame_parser_feed(&p, buf + 2, off - 2, &ev);
     WSGW_CHECK(c == 0 && ev.type == WSGW_FRAME_END
                && ev.frame.opcode == OP_TEXT, "empty frame: END, 0 bytes");
-    WSGW_CHECK(wsgw_frame_parser_at_boundary(&p),
-               "empty frame: at boundary after END");
+    WSGW_CHECK(wsgw_frame_parser_at_boundary(&p)
+               && wsgw_frame_parser_needs_input(&p),
+               "empty frame: at boundary after END, needs input");
     c = wsgw_frame_parser_feed(&p, buf + 2, off - 2, &ev);
     WSGW_CHECK(c == 2 && ev.type == WSGW_FRAME_HEADER
                && ev.frame.opcode == OP_BIN, "next frame follows");
+    WSGW_CHECK(wsgw_frame_parser_needs_input(&p),
+               "2-byte payload to come: needs input");
     c = wsgw_frame_parser_feed(&p, buf + 4, off - 4, &ev);
     WSGW_CHECK(c == 2 && ev.type == WSGW_FRAME_END, "next frame ends");
 
