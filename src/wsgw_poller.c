@@ -173,7 +173,10 @@ apr_status_t wsgw_poller_wait(wsgw_poller_t *pp, apr_interval_time_t timeout,
         if (ev->events & EPOLLOUT) {
             rt |= APR_POLLOUT;
         }
-        if (ev->events & EPOLLHUP) {
+        /* The peer's FIN (RDHUP) counts as a hang-up: with edges, it is
+         * the caller's only notice that a read will find the end, even
+         * when the FIN came with the last bytes. */
+        if (ev->events & (EPOLLHUP | EPOLLRDHUP)) {
             rt |= APR_POLLHUP;
         }
         if (ev->events & EPOLLERR) {

@@ -339,6 +339,9 @@ static void wsgw_reactor_release(wsgw_reactor_t *re, wsgw_async_t *a,
                                  apr_time_t now)
 {
     if (!re->exiting && now < a->queued_at + WSGW_REACTOR_SETTLE) {
+        /* Nothing more to read meanwhile: a socket at its end would keep
+         * a level-triggered watch ready, and the reactor busy. */
+        wsgw_reactor_unregister(re, a);
         a->state = WSGW_ASYNC_RELEASE;
         wsgw_reactor_timer(re, a, a->queued_at + WSGW_REACTOR_SETTLE);
         return;

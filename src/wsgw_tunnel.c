@@ -75,6 +75,8 @@ typedef struct wsgw_tunnel_side_t {
     apr_pollfd_t        pfd;
     int                 can_pollout; /* pipes of h2 streams cannot */
     int                 may_read;    /* input may be there: read before polling */
+    int                 hup;         /* the poll saw the peer's end: read */
+                                     /* until EOF, not until a short read */
     int                 blocked;     /* last write hit EAGAIN: wait for POLLOUT */
     int                 filter_pending; /* output filters hold unsent bytes */
     int                 eof;         /* nothing more will be read */
@@ -533,8 +535,11 @@ static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
         }
         return 1;
     }
-    if (s->sock && len < space) {
-        s->may_read = 0;    /* drained: the poll will say when more comes */
+    if (s->sock && len < space && !s->hup) {
+        /* Drained: the poll will say when more comes. Not so for an end
+         * that came with the last bytes: an edge-triggered poll reported
+         * it already, and only a read sees it. */
+        s->may_read = 0;
     }
     t->last_rx = t->now;
     if (d == &t->c2b) {
@@ -705,6 +710,9 @@ void wsgw_tunnel_on_event(wsgw_tunnel_t *t, wsgw_tunnel_side_e which,
 
     if (rtnevents & (APR_POLLIN | APR_POLLHUP | APR_POLLERR)) {
         s->may_read = 1;
+    }
+    if (rtnevents & (APR_POLLHUP | APR_POLLERR)) {
+        s->hup = 1;
     }
     if (rtnevents & (APR_POLLOUT | APR_POLLERR)) {
         s->blocked = 0;

@@ -16,11 +16,12 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use POSIX qw(WNOHANG);
+use Time::HiRes ();
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
 my $mpm = $ENV{WSGW_MPM} || 'event';
-plan tests => 38, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
+plan tests => 45, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
 
 my $tunnels = 2000;
 errlog_start();
@@ -233,6 +234,15 @@ sub reactor_echo_close {
     ws_send($c, 8, pack('n', 1000));
     $f = ws_recv($c, 10);
     ok t_cmp($f ? $f->{op} : undef, 8, "$what: close handshake in the reactor");
+    # The backend closes its end after the handshake; the reactor must see
+    # that end (even when it came with the Close) and pass it on at once,
+    # not when the close wait (3 s) runs out.
+    my $t0 = Time::HiRes::time();
+    read_until_eof($c, 5);
+    my $took = Time::HiRes::time() - $t0;
+    ok $c->{eof} && $took < 1.5,
+        sprintf('%s: the connection ends right after the close handshake '
+                . '(%.2f s)', $what, $took);
     return $port;
 }
 
@@ -253,6 +263,12 @@ ok t_cmp($c->{status}, 101, 'wss backend: upgraded');
 my $bp = reactor_echo_close($c, 'wss backend', $big);
 ok wait_until(10, sub { grep { /:$bp\] WSGW00307: .*closed by client \(1000/ } errlog_lines() }),
     'wss backend: the tunnel ended as closed by the client';
+
+# Plain TCP on both sides: the reactor reads and writes the sockets
+# directly (edge-triggered on Linux).
+$c = ws_connect(path => '/c/echo');
+ok t_cmp($c->{status}, 101, 'plain: upgraded');
+reactor_echo_close($c, 'plain', $big);
 
 # WSGatewayAsync Off keeps the tunnel in its request's thread: an async
 # tunnel opened after it, just as idle, moves; the sync one does not.
