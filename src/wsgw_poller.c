@@ -8,7 +8,8 @@
 
 #include "wsgw_poller.h"
 
-#if defined(__linux__)
+/* -DWSGW_POLLER_NO_EPOLL builds the portable path on Linux too. */
+#if defined(__linux__) && !defined(WSGW_POLLER_NO_EPOLL)
 #define WSGW_POLLER_EPOLL 1
 #include <errno.h>
 #include <stdint.h>
