@@ -21,7 +21,7 @@ use lib 't/lib';
 use WSGW::Test qw(:all);
 
 my $mpm = $ENV{WSGW_MPM} || 'event';
-plan tests => 45, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
+plan tests => 53, need { 'the event MPM (async tunnels)' => $mpm eq 'event' };
 
 my $tunnels = 2000;
 errlog_start();
@@ -269,6 +269,33 @@ ok wait_until(10, sub { grep { /:$bp\] WSGW00307: .*closed by client \(1000/ } e
 $c = ws_connect(path => '/c/echo');
 ok t_cmp($c->{status}, 101, 'plain: upgraded');
 reactor_echo_close($c, 'plain', $big);
+
+# Backpressure in the reactor: an idle tunnel moves, then its backend
+# floods a client that does not read. The reactor must stop reading the
+# backend when the client's side is full (edge-triggered: it remembers
+# what it may do), and resume every byte once the client reads.
+sub reactor_backpressure {
+    my ($c, $what) = @_;
+    my $port = $c->{sock}->sockport;
+    ok wait_until(10, sub { grep { /:$port\] WSGW00308: / } errlog_lines() }),
+        "$what: the idle tunnel moved to the reactor";
+    ws_send($c, 1, 'go');
+    ok wait_until(15, sub { tcp_rx_queue($c->{sock}) > 60000 }),
+        "$what: the flood backed up to the client that does not read";
+    my $got = 0;
+    while (my $f = ws_recv($c, 20)) {
+        last if $f->{op} == 8;
+        $got += length $f->{payload};
+    }
+    ok t_cmp($got, 32 * 1024 * 1024,
+             "$what: all 32 MiB arrive once the client reads");
+}
+for my $tls (0, 1) {
+    my $what = $tls ? 'TLS front, flood' : 'plain, flood';
+    $c = ws_connect(tls => $tls, path => '/c/flood?mb=32&wait=1');
+    ok t_cmp($c->{status}, 101, "$what: upgraded");
+    reactor_backpressure($c, $what);
+}
 
 # WSGatewayAsync Off keeps the tunnel in its request's thread: an async
 # tunnel opened after it, just as idle, moves; the sync one does not.

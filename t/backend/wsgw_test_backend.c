@@ -43,6 +43,8 @@
  *     .../hang          never answer
  *     .../delay?ms=N    wait N ms, then like the default
  *     .../flood?mb=N    101, N MiB of 64 KiB binary frames, Close 1000
+ *                       (&wait=1: the flood starts when the client's first
+ *                       message is complete)
  *     .../chat          broadcast complete messages to every /chat client
  *     .../close-after?n=K  echo K messages, then Close 1000
  *   Plain HTTP requests (keep-alive)
@@ -234,6 +236,7 @@ struct wsgw_tb_conn {
     unsigned char ctl[125];
 
     int flood_active;
+    int flood_wait;             /* starts at the first client message */
     uint64_t flood_total;
     uint64_t flood_sent;
 
@@ -1518,9 +1521,12 @@ static void wsgw_tb_ws_upgrade(wsgw_tb_conn *c)
         v = 1;
         wsgw_tb_query_ull(r, "mb", 1ULL << 20, &v);
         c->ws_mode = WSGW_TB_WM_FLOOD;
-        c->flood_active = 1;
         c->flood_total = (uint64_t)v * 1024 * 1024;
         c->flood_sent = 0;
+        v = 0;
+        wsgw_tb_query_ull(r, "wait", 1, &v);
+        c->flood_wait = v != 0;
+        c->flood_active = !c->flood_wait;
         break;
     case WSGW_TB_R_CHAT:
         c->ws_mode = WSGW_TB_WM_CHAT;
@@ -1803,7 +1809,10 @@ static void wsgw_tb_ws_frame_done(wsgw_tb_conn *c)
         if (!c->fr_fin) {
             break;
         }
-        if (c->ws_mode == WSGW_TB_WM_CHAT && !c->ws_sent_close) {
+        if (c->flood_wait && !c->ws_sent_close) {
+            c->flood_wait = 0;
+            c->flood_active = 1;
+        } else if (c->ws_mode == WSGW_TB_WM_CHAT && !c->ws_sent_close) {
             wsgw_tb_chat_broadcast(c->ws_msg_op, c->chat_buf, c->chat_len);
             c->chat_len = 0;
             if (c->chat_cap > 64 * 1024) {
