@@ -141,9 +141,9 @@ struct wsgw_tunnel_t {
 };
 
 /* Read or write a socket directly (never blocking: its timeout is 0).
- * recv() and send() rather than apr_socket_recv()'s read(): a socket call
- * skips the file layer's work (position lock, permission and notify hooks)
- * that a read() or write() pays on every message. */
+ * Socket calls (recvfrom/sendto) rather than the read() and write() of
+ * apr_socket_recv()/apr_socket_send(): they skip the file layer's work
+ * (position lock, permission and notify hooks) on every message. */
 static apr_status_t wsgw_tunnel_sock_io(wsgw_tunnel_side_t *s, void *buf,
                                         apr_size_t *len, int out)
 {
