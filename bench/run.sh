@@ -19,7 +19,9 @@
 # tunnels under default settings S seconds; --no-load: idle tests only (for
 # memory work: `--targets wsgw-async --no-load --no-idle --idle-hold 5`).
 #
-# Targets: direct (no proxy), wsgw-tunnel, wsgw-frames (mod_ws_gateway,
+# Targets: direct (no proxy), relay-thread and relay-epoll (bench/
+# wsgb-relay: a bare TCP relay, a thread per connection or one epoll
+# thread: the floor of each way to build the proxy), wsgw-tunnel, wsgw-frames (mod_ws_gateway,
 # tunnels in worker threads: WSGatewayAsync Off), wsgw-async (frames mode,
 # tunnels move to the child's reactor: the default under mpm_event),
 # proxy-http (mod_proxy_http upgrade=websocket), wstunnel
@@ -36,7 +38,7 @@ WSGB_BENCH=$(cd "$(dirname "$0")" && pwd)
 WSGB_TOP=$(dirname "$WSGB_BENCH")
 WSGB_ARGS="$*"
 
-WSGB_TARGETS="direct wsgw-tunnel wsgw-frames wsgw-async proxy-http wstunnel nginx haproxy"
+WSGB_TARGETS="direct relay-thread relay-epoll wsgw-tunnel wsgw-frames wsgw-async proxy-http wstunnel nginx haproxy"
 WSGB_REPS=3
 WSGB_IDLE="1000 5000"
 WSGB_IDLE_SET=0
@@ -66,7 +68,7 @@ while [ $# -gt 0 ]; do
     --no-idle-default) WSGB_IDLED=""; WSGB_IDLED_SET=1 ;;
     --idle-hold) WSGB_IDLED_HOLD_SET=$2; shift ;;
     --no-load) WSGB_LOADS=0 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -354,9 +356,12 @@ WSGB_START=$(date +%s)
 for WSGB_REP in $(seq 1 "$WSGB_REPS"); do
     for WSGB_T in $WSGB_TARGETS; do
         [ "$WSGB_LOADS" = 0 ] || wsgb_run_load
-        if [ "$WSGB_T" != direct ] && [ -n "$WSGB_IDLE" ]; then
-            wsgb_run_idle "$WSGB_IDLE"
-        fi
+        # Idle memory: not for direct (no proxy) nor the relays (a relay
+        # holds two fixed buffers per connection: nothing to learn).
+        case $WSGB_T in
+        direct|relay-*) ;;
+        *) [ -z "$WSGB_IDLE" ] || wsgb_run_idle "$WSGB_IDLE" ;;
+        esac
         case $WSGB_T in
         wsgw-async|wstunnel|nginx|haproxy)
             [ -z "$WSGB_IDLED" ] || wsgb_run_idle_default "$WSGB_IDLED" ;;

@@ -337,6 +337,34 @@ END {
                 wsgb_ratio(wsgb_median(t SUBSEP "idled_rss"), 20), 1.0, 0)
         }
     }
+    if (("relay-thread" in seen) || ("relay-epoll" in seen)) {
+        print ""
+        print "## Floors (bench/wsgb-relay, a bare TCP relay; not targets)"
+        print ""
+        print "What the same figures are for a relay that does nothing but move bytes:"
+        print "relay-thread has the shape of the per-tunnel mode (a thread per"
+        print "connection, sleeping in epoll_wait on its two sockets), relay-epoll the"
+        print "shape of the async mode and of nginx (one thread, one edge-triggered"
+        print "epoll set). A ratio a relay cannot reach is out of reach for any proxy"
+        print "of that shape on this machine."
+        print ""
+        print "| floor | echo vs wstunnel | conn/s vs wstunnel | CPU/msg vs wstunnel | echo vs nginx | echo 1000 vs nginx | p99 vs nginx | p99 1000 vs nginx | CPU/msg vs nginx |"
+        print "|---|---|---|---|---|---|---|---|---|"
+        split("relay-thread relay-epoll", w, " ")
+        for (i = 1; i <= 2; i++) {
+            t = w[i]
+            if (!(t in seen)) continue
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t,
+                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "echo_rate"), wsgb_median("wstunnel" SUBSEP "echo_rate"))),
+                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "conn_rate"), wsgb_median("wstunnel" SUBSEP "conn_rate"))),
+                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "cpu100k"), wsgb_median("wstunnel" SUBSEP "cpu100k"))),
+                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "echo_rate"), wsgb_median("nginx" SUBSEP "echo_rate"))),
+                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "e1k_rate"), wsgb_median("nginx" SUBSEP "e1k_rate"))),
+                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "echo_p99"), wsgb_median("nginx" SUBSEP "echo_p99"))),
+                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "e1k_p99"), wsgb_median("nginx" SUBSEP "e1k_p99"))),
+                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "cpu100k"), wsgb_median("nginx" SUBSEP "cpu100k")))
+        }
+    }
     print ""
     print "## Failures and errors"
     print ""

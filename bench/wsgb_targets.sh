@@ -263,11 +263,13 @@ wsgb_start_target() {
         wstunnel)     wsgb_conf_wstunnel "$dir" "$WSGB_PORT" "$WSGB_BPORT" ;;
         nginx)        wsgb_conf_nginx "$dir" "$WSGB_PORT" "$WSGB_BPORT" ;;
         haproxy)      wsgb_conf_haproxy "$dir" "$WSGB_PORT" "$WSGB_BPORT" ;;
+        relay-thread|relay-epoll) echo "# wsgb-relay: no configuration" ;;
         *) wsgb_log "error: unknown target $target"; return 1 ;;
         esac >"$dir/proxy.conf"
         case $target in
         nginx)   cmd="$WSGB_NGINX -p $dir/ -c $dir/proxy.conf" ;;
         haproxy) cmd="$WSGB_HAPROXY -db -f $dir/proxy.conf" ;;
+        relay-*) cmd="$WSGB_BENCH/wsgb-relay --port $WSGB_PORT --backend-port $WSGB_BPORT --mode ${target#relay-}" ;;
         *)       cmd="$WSGB_HTTPD -f $dir/proxy.conf -D FOREGROUND" ;;
         esac
         # shellcheck disable=SC2086
