@@ -1,6 +1,7 @@
 /*
- * The reactor's poller: an APR pollset, or on Linux an epoll set that can
- * watch sockets edge-triggered.
+ * The tunnels' poller (the reactor's, and a tunnel's own in its worker
+ * thread): an APR pollset, or on Linux an epoll set that can watch sockets
+ * edge-triggered and is woken through an eventfd.
  *
  * A level-triggered set reports a readable socket again at every wait
  * until it is drained, so each wait re-examines every socket it reported
@@ -34,7 +35,7 @@ apr_status_t wsgw_poller_create(wsgw_poller_t **pp, apr_uint32_t size,
 int wsgw_poller_has_edge(const wsgw_poller_t *pp);
 
 /**
- * Watch socket @a pfd (desc.s) for pfd->reqevents, reporting
+ * Watch socket @a pfd (desc.s; or a pipe, desc.f) for pfd->reqevents, reporting
  * pfd->client_data. With @a edge (and wsgw_poller_has_edge()), each
  * readiness is reported once, when it begins; otherwise as long as it
  * lasts. @a pfd must stay valid until it is removed.
@@ -51,6 +52,12 @@ apr_status_t wsgw_poller_remove(wsgw_poller_t *pp, apr_pollfd_t *pfd);
 apr_status_t wsgw_poller_wait(wsgw_poller_t *pp, apr_interval_time_t timeout,
                               apr_int32_t *n,
                               const wsgw_poller_event_t **results);
+
+/**
+ * Close the poller's descriptors now rather than with its pool (its
+ * registrations end with them); @a pp is not used again.
+ */
+void wsgw_poller_destroy(wsgw_poller_t *pp);
 
 /** End a wait in another thread (or the next one). */
 void wsgw_poller_wakeup(wsgw_poller_t *pp);

@@ -19,6 +19,7 @@
 #endif
 
 struct wsgw_poller_t {
+    apr_pool_t           *pool;
     apr_uint32_t          size;
     wsgw_poller_event_t  *results;
 #ifdef WSGW_POLLER_EPOLL
@@ -51,6 +52,7 @@ apr_status_t wsgw_poller_create(wsgw_poller_t **out, apr_uint32_t size,
     wsgw_poller_t *pp = apr_pcalloc(p, sizeof(*pp));
     struct epoll_event ev;
 
+    pp->pool = p;
     pp->size = size;
     pp->results = apr_palloc(p, size * sizeof(*pp->results));
     pp->events = apr_palloc(p, size * sizeof(*pp->events));
@@ -77,15 +79,19 @@ int wsgw_poller_has_edge(const wsgw_poller_t *pp)
     return 1;
 }
 
+/* The descriptor of a socket or (mod_http2's notification pipe) a file. */
 static int wsgw_poller_fd(apr_pollfd_t *pfd)
 {
-    apr_os_sock_t fd;
+    apr_os_sock_t sfd;
+    apr_os_file_t ffd;
 
-    if (pfd->desc_type != APR_POLL_SOCKET
-        || apr_os_sock_get(&fd, pfd->desc.s) != APR_SUCCESS) {
-        return -1;
+    if (pfd->desc_type == APR_POLL_SOCKET) {
+        return apr_os_sock_get(&sfd, pfd->desc.s) == APR_SUCCESS ? sfd : -1;
     }
-    return fd;
+    if (pfd->desc_type == APR_POLL_FILE) {
+        return apr_os_file_get(&ffd, pfd->desc.f) == APR_SUCCESS ? ffd : -1;
+    }
+    return -1;
 }
 
 apr_status_t wsgw_poller_add(wsgw_poller_t *pp, apr_pollfd_t *pfd, int edge)
@@ -191,6 +197,11 @@ apr_status_t wsgw_poller_wait(wsgw_poller_t *pp, apr_interval_time_t timeout,
     return k == 0 && woken ? APR_EINTR : APR_SUCCESS;
 }
 
+void wsgw_poller_destroy(wsgw_poller_t *pp)
+{
+    apr_pool_cleanup_run(pp->pool, pp, wsgw_poller_cleanup);
+}
+
 void wsgw_poller_wakeup(wsgw_poller_t *pp)
 {
     uint64_t one = 1;
@@ -256,6 +267,11 @@ apr_status_t wsgw_poller_wait(wsgw_poller_t *pp, apr_interval_time_t timeout,
     }
     *n = i;
     return APR_SUCCESS;
+}
+
+void wsgw_poller_destroy(wsgw_poller_t *pp)
+{
+    apr_pollset_destroy(pp->ps);
 }
 
 void wsgw_poller_wakeup(wsgw_poller_t *pp)

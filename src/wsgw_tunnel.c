@@ -55,6 +55,7 @@
 #include "wsgw_frame.h"
 #include "wsgw_graceful.h"
 #include "wsgw_status.h"
+#include "wsgw_poller.h"
 #include "wsgw_tunnel.h"
 
 /* Bytes buffered per direction. */
@@ -1155,21 +1156,20 @@ void wsgw_tunnel_abort(wsgw_tunnel_t *t, const char *reason)
     t->finished = 1;
 }
 
-static void wsgw_tunnel_wake_pollset(void *baton)
+static void wsgw_tunnel_wake_poller(void *baton)
 {
-    apr_pollset_wakeup(baton);
+    wsgw_poller_wakeup(baton);
 }
 
 apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
 {
-    apr_pollset_t *ps;
+    wsgw_poller_t *ps;
     apr_int16_t registered[2] = { 0, 0 };
     apr_status_t rv, result = APR_SUCCESS;
     apr_time_t recheck = 0;
-    int i;
+    int i, edge;
 
-    rv = apr_pollset_create(&ps, 2, t->r->pool,
-                            APR_POLLSET_NOCOPY | APR_POLLSET_WAKEABLE);
+    rv = wsgw_poller_create(&ps, 4, t->r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, t->r, WSGW_LOGNO(00304)
                       "cannot create the tunnel's pollset; raise the open "
@@ -1178,7 +1178,14 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
         wsgw_tunnel_finish(t);      /* a result for the log and counters */
         return rv;
     }
-    wsgw_tunnel_start(t, wsgw_tunnel_wake_pollset, ps);
+    /* Two sockets (not an HTTP/2 stream's pipe): watched edge-triggered
+     * where the poller can, once each for both ways, as in the reactor. A
+     * thread sleeping on a level-triggered set re-examines at each wait
+     * the socket it just drained. */
+    edge = wsgw_poller_has_edge(ps)
+           && t->side[0].pfd.desc_type == APR_POLL_SOCKET
+           && t->side[1].pfd.desc_type == APR_POLL_SOCKET;
+    wsgw_tunnel_start(t, wsgw_tunnel_wake_poller, ps);
     if (wsgw_graceful_add(t->r->server, t, t->r->pool)) {
         apr_atomic_set32(&t->stop_requested, 1);
         wsgw_tunnel_on_timeout(t, apr_time_now());
@@ -1186,9 +1193,10 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
 
     while (!wsgw_tunnel_pump(t, apr_time_now())) {
         apr_int32_t n = 0;
-        const apr_pollfd_t *out;
+        const wsgw_poller_event_t *out;
         apr_interval_time_t tmo = -1;
         apr_time_t deadline;
+        apr_int16_t wanted = 0;
         int again = wsgw_tunnel_prepare(t);
 
         if (move_after > 0 && !again && wsgw_tunnel_quiet(t)
@@ -1200,17 +1208,32 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
             apr_pollfd_t *pfd = &t->side[i].pfd;
             apr_int16_t want = wsgw_tunnel_wants(t, i);
 
+            if (edge) {
+                if (want && !registered[i]) {
+                    pfd->reqevents = APR_POLLIN | APR_POLLOUT;
+                    pfd->client_data = &t->side[i];
+                    if (wsgw_poller_add(ps, pfd, 1) == APR_SUCCESS) {
+                        registered[i] = pfd->reqevents;
+                    }
+                    else {
+                        want = 0;
+                    }
+                }
+                wanted |= want;
+                continue;
+            }
             if (want != registered[i]) {
                 if (registered[i]) {
-                    apr_pollset_remove(ps, pfd);
+                    wsgw_poller_remove(ps, pfd);
                 }
                 pfd->reqevents = want;
                 pfd->client_data = &t->side[i];
-                if (want && apr_pollset_add(ps, pfd) != APR_SUCCESS) {
+                if (want && wsgw_poller_add(ps, pfd, 0) != APR_SUCCESS) {
                     want = 0;
                 }
                 registered[i] = want;
             }
+            wanted |= want;
         }
         deadline = again ? t->now : wsgw_tunnel_next_deadline(t);
         if (deadline) {
@@ -1218,7 +1241,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
 
             tmo = deadline > now ? deadline - now : 0;
         }
-        if (!registered[0] && !registered[1] && tmo < 0) {
+        if (!wanted && tmo < 0) {
             /* Nothing to wait for and nothing to do: both sides are gone. */
             break;
         }
@@ -1249,7 +1272,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
                 tmo = apr_time_from_sec(1);
             }
         }
-        rv = apr_pollset_poll(ps, tmo, &n, &out);
+        rv = wsgw_poller_wait(ps, tmo, &n, &out);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)
             && !APR_STATUS_IS_EINTR(rv)) {   /* EINTR: woken up to stop */
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, t->r, WSGW_LOGNO(00306)
@@ -1261,7 +1284,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
             break;
         }
         for (i = 0; i < n; ++i) {
-            wsgw_tunnel_side_t *s = out[i].client_data;
+            wsgw_tunnel_side_t *s = out[i].data;
 
             wsgw_tunnel_on_event(t, s == &t->side[0] ? WSGW_TUNNEL_CLIENT
                                                      : WSGW_TUNNEL_BACKEND,
@@ -1272,7 +1295,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
 
     wsgw_graceful_remove(t->r->server, t);
     t->wake = NULL;
-    apr_pollset_destroy(ps);
+    wsgw_poller_destroy(ps);
     if (result == APR_SUCCESS) {
         wsgw_tunnel_finish(t);
     }
