@@ -35,10 +35,10 @@ apr_status_t wsgw_poller_create(wsgw_poller_t **pp, apr_uint32_t size,
 int wsgw_poller_has_edge(const wsgw_poller_t *pp);
 
 /**
- * Watch socket @a pfd (desc.s; or a pipe, desc.f) for pfd->reqevents, reporting
- * pfd->client_data. With @a edge (and wsgw_poller_has_edge()), each
- * readiness is reported once, when it begins; otherwise as long as it
- * lasts. @a pfd must stay valid until it is removed.
+ * Watch socket @a pfd (desc.s; or a pipe, desc.f) for pfd->reqevents,
+ * reporting pfd->client_data. With @a edge (and wsgw_poller_has_edge()),
+ * each readiness is reported once, when it begins; otherwise as long as
+ * it lasts. @a pfd must stay valid until it is removed.
  */
 apr_status_t wsgw_poller_add(wsgw_poller_t *pp, apr_pollfd_t *pfd, int edge);
 
