@@ -41,6 +41,11 @@ function wsgb_rcell(r) {
     return r == "" ? "-" : sprintf("%.2fx", r)
 }
 
+# The ratio of target t's median of key to ref's, as a cell.
+function wsgb_rel(t, key, ref) {
+    return wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP key), wsgb_median(ref SUBSEP key)))
+}
+
 function wsgb_check(label, t, r, want, higher,   ok) {
     if (r == "") {
         printf "| %s | %s | - | no data: **MISS** |\n", label, t
@@ -355,14 +360,10 @@ END {
             t = w[i]
             if (!(t in seen)) continue
             printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t,
-                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "echo_rate"), wsgb_median("wstunnel" SUBSEP "echo_rate"))),
-                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "conn_rate"), wsgb_median("wstunnel" SUBSEP "conn_rate"))),
-                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "cpu100k"), wsgb_median("wstunnel" SUBSEP "cpu100k"))),
-                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "echo_rate"), wsgb_median("nginx" SUBSEP "echo_rate"))),
-                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "e1k_rate"), wsgb_median("nginx" SUBSEP "e1k_rate"))),
-                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "echo_p99"), wsgb_median("nginx" SUBSEP "echo_p99"))),
-                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "e1k_p99"), wsgb_median("nginx" SUBSEP "e1k_p99"))),
-                wsgb_rcell(wsgb_ratio(wsgb_median(t SUBSEP "cpu100k"), wsgb_median("nginx" SUBSEP "cpu100k")))
+                wsgb_rel(t, "echo_rate", "wstunnel"), wsgb_rel(t, "conn_rate", "wstunnel"),
+                wsgb_rel(t, "cpu100k", "wstunnel"), wsgb_rel(t, "echo_rate", "nginx"),
+                wsgb_rel(t, "e1k_rate", "nginx"), wsgb_rel(t, "echo_p99", "nginx"),
+                wsgb_rel(t, "e1k_p99", "nginx"), wsgb_rel(t, "cpu100k", "nginx")
         }
     }
     print ""
