@@ -57,6 +57,26 @@ wsgw_dir_conf_t *wsgw_config_dir(const request_rec *r);
 /** Ping timeout in effect: the configured one, else the interval. */
 apr_interval_time_t wsgw_config_ping_timeout(const wsgw_dir_conf_t *dc);
 
+/** What wsgw_config_each_mapping() calls for one mapping of server @a s. */
+typedef void wsgw_config_mapping_fn(void *baton, server_rec *s,
+                                    const wsgw_mapping_t *m);
+
+/**
+ * Call @a fn for every WSGatewayPass mapping with backends (not the "!"
+ * exclusions) of every server from @a s on: server and VirtualHost level,
+ * then those inside <Location> sections.
+ */
+void wsgw_config_each_mapping(server_rec *s, wsgw_config_mapping_fn *fn,
+                              void *baton);
+
+/**
+ * check_config check (also run by `httpd -t`): every balancer:// backend
+ * names a balancer that has members (or may get some at run time).
+ * @return OK, or a startup failure already logged.
+ */
+int wsgw_config_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s);
+
 /**
  * post_config check: mod_proxy_http must be loaded (plain requests go
  * through it) and TLS backends need a proxy TLS engine.

@@ -193,6 +193,21 @@ static const char *wsgw_config_worker(cmd_parms *cmd, const char *url,
     return NULL;
 }
 
+/* Is url[0..slen) one of the schemes a backend URL may have? */
+static int wsgw_config_known_scheme(const char *url, apr_size_t slen)
+{
+    static const char *const known[] = { "ws", "wss", "http", "https",
+                                         "balancer", NULL };
+    int i;
+
+    for (i = 0; known[i]; ++i) {
+        if (strlen(known[i]) == slen && !strncasecmp(url, known[i], slen)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /*
  * Parse one backend URL. ws/http name the same origin, wss/https likewise;
  * balancer://NAME uses a mod_proxy_balancer balancer.
@@ -215,6 +230,12 @@ static const char *wsgw_config_backend(cmd_parms *cmd, const char *url,
     }
     slen = (apr_size_t)(scheme_end - url);
     if (strncmp(scheme_end, "://", 3) != 0) {
+        if (!wsgw_config_known_scheme(url, slen)) {
+            /* host:port, without a scheme */
+            return apr_psprintf(cmd->pool, "%s: '%s' has no scheme; write "
+                                "ws://%s (or wss://, http://, https://, "
+                                "balancer://)", cmd->cmd->name, url, url);
+        }
         return apr_psprintf(cmd->pool, "%s: backend URL '%s' needs two "
                             "slashes after the scheme ('%.*s://host:port/')",
                             cmd->cmd->name, url, (int)slen, url);
@@ -253,6 +274,31 @@ static const char *wsgw_config_backend(cmd_parms *cmd, const char *url,
                             "use ws://, wss://, http://, https:// or "
                             "balancer://", cmd->cmd->name, (int)slen, url, url);
     }
+    {
+        /* The port, if any, of the authority (after an IPv6 literal). */
+        const char *auth = scheme_end + 3;
+        apr_size_t alen = strcspn(auth, "/?#");
+        const char *close = memchr(auth, ']', alen);
+        const char *colon = memchr(close ? close : auth, ':',
+                                   alen - (apr_size_t)((close ? close : auth)
+                                                       - auth));
+
+        if (colon) {
+            apr_size_t plen = alen - (apr_size_t)(colon + 1 - auth);
+            apr_int64_t port = plen && plen < 6
+                ? apr_atoi64(apr_pstrmemdup(cmd->temp_pool, colon + 1, plen))
+                : 0;
+
+            if (strspn(colon + 1, "0123456789") < plen || port < 1
+                || port > 65535) {
+                return apr_psprintf(cmd->pool, "%s: bad port '%.*s' in "
+                                    "backend URL '%s' (a number from 1 to "
+                                    "65535; leave it out for the scheme's "
+                                    "default)", cmd->cmd->name, (int)plen,
+                                    colon + 1, url);
+            }
+        }
+    }
     if (apr_uri_parse(cmd->temp_pool, url, &u) != APR_SUCCESS
         || u.hostname == NULL || u.hostname[0] == '\0') {
         return apr_psprintf(cmd->pool, "%s: backend URL '%s' has no host "
@@ -263,11 +309,6 @@ static const char *wsgw_config_backend(cmd_parms *cmd, const char *url,
                             "query, fragment or user name; the client's query "
                             "string is passed on by itself", cmd->cmd->name,
                             url);
-    }
-    if (u.port_str && (strspn(u.port_str, "0123456789") != strlen(u.port_str)
-                       || atoi(u.port_str) < 1 || atoi(u.port_str) > 65535)) {
-        return apr_psprintf(cmd->pool, "%s: bad port in backend URL '%s'",
-                            cmd->cmd->name, url);
     }
     {
         /* IPv6 literals keep their brackets in the authority. */
@@ -783,6 +824,88 @@ const char *wsgw_config_set_async(cmd_parms *cmd, void *dconf, int on)
 
 /* ------------------------------------------------------------------ */
 /* Startup checks                                                       */
+
+void wsgw_config_each_mapping(server_rec *s, wsgw_config_mapping_fn *fn,
+                              void *baton)
+{
+    for (; s; s = s->next) {
+        const wsgw_srv_conf_t *sc = wsgw_config_srv(s);
+        core_server_config *core = ap_get_core_module_config(s->module_config);
+        const wsgw_mapping_t *m;
+        int i;
+
+        for (i = 0; sc->map && i < sc->map->nelts; ++i) {
+            m = APR_ARRAY_IDX(sc->map, i, wsgw_map_entry_t).data;
+            if (m && !m->excluded && m->backends) {
+                fn(baton, s, m);
+            }
+        }
+        for (i = 0; core->sec_url && i < core->sec_url->nelts; ++i) {
+            const wsgw_dir_conf_t *dc = ap_get_module_config(
+                APR_ARRAY_IDX(core->sec_url, i, ap_conf_vector_t *),
+                &ws_gateway_module);
+
+            m = dc ? dc->mapping : NULL;
+            if (m && !m->excluded && m->backends) {
+                fn(baton, s, m);
+            }
+        }
+    }
+}
+
+/* State of the balancer check. */
+typedef struct wsgw_config_bal_check_t {
+    apr_pool_t *p;
+    int         failed;
+} wsgw_config_bal_check_t;
+
+/* A balancer:// backend must name a declared balancer with members; else
+ * every handshake would fail at run time (mod_proxy logs a DNS failure for
+ * the balancer's name) although httpd started. */
+static void wsgw_config_check_balancers(void *baton, server_rec *s,
+                                        const wsgw_mapping_t *m)
+{
+    wsgw_config_bal_check_t *ck = baton;
+    proxy_server_conf *psc = ap_get_module_config(s->module_config,
+                                                  &proxy_module);
+    int i;
+
+    for (i = 0; i < m->backends->nelts; ++i) {
+        const wsgw_backend_t *b = &APR_ARRAY_IDX(m->backends, i,
+                                                 wsgw_backend_t);
+        proxy_balancer *bal;
+
+        if (!b->is_balancer) {
+            continue;
+        }
+        bal = ap_proxy_get_balancer(ck->p, psc, b->ws_base, 0);
+        if (bal && ((bal->workers && bal->workers->nelts > 0)
+                    || bal->growth > 0)) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, WSGW_LOGNO(00003)
+                     "%s %s (%s): %s %s; declare its members with "
+                     "<Proxy %s> BalancerMember ws://host:port ... </Proxy> "
+                     "(or set growth= for members added at run time)",
+                     WSGW_DIRECTIVE_PASS, m->path, m->where, b->ws_base,
+                     bal ? "has no members" : "is not declared", b->ws_base);
+        ck->failed = 1;
+    }
+}
+
+int wsgw_config_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    wsgw_config_bal_check_t ck;
+
+    if (!ap_find_linked_module("mod_proxy.c")) {
+        return OK;      /* wsgw_config_post_config says so */
+    }
+    ck.p = ptemp;
+    ck.failed = 0;
+    wsgw_config_each_mapping(s, wsgw_config_check_balancers, &ck);
+    return ck.failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
 
 int wsgw_config_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)

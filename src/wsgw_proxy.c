@@ -123,6 +123,21 @@ static int wsgw_proxy_check_handshake(request_rec *r, const wsgw_dir_conf_t *dc)
                       "answering 400", r->protocol);
         return HTTP_BAD_REQUEST;
     }
+    if (!h2) {
+        /* An HTTP/1.1 handshake has no body: bytes after its headers are
+         * the client's first frames, which a body would pass off as. */
+        const char *cl = apr_table_get(r->headers_in, "Content-Length");
+        const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+
+        if (te || (cl && strspn(cl, "0") != strlen(cl))) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WSGW_LOGNO(00107)
+                          "client's WebSocket upgrade request has a body "
+                          "(%s: %s): a handshake has none; answering 400",
+                          te ? "Transfer-Encoding" : "Content-Length",
+                          te ? te : cl);
+            return HTTP_BAD_REQUEST;
+        }
+    }
     key = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
     if (!wsgw_handshake_key_valid(key)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WSGW_LOGNO(00103)
@@ -213,6 +228,12 @@ static int wsgw_proxy_handler(request_rec *r, proxy_worker *worker,
                                  pr, dc);
 }
 
+static int wsgw_proxy_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                   apr_pool_t *ptemp, server_rec *s)
+{
+    return wsgw_config_check_config(pconf, plog, ptemp, s);
+}
+
 static int wsgw_proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                   apr_pool_t *ptemp, server_rec *s)
 {
@@ -234,5 +255,7 @@ void wsgw_proxy_register_hooks(apr_pool_t *p)
                            wsgw_proxy_trans_succ, APR_HOOK_FIRST);
     proxy_hook_scheme_handler(wsgw_proxy_handler, NULL,
                               wsgw_proxy_handler_succ, APR_HOOK_FIRST);
+    ap_hook_check_config(wsgw_proxy_check_config, NULL, NULL,
+                         APR_HOOK_MIDDLE);
     ap_hook_post_config(wsgw_proxy_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -185,14 +185,13 @@ static void wsgw_tls_check_backend(wsgw_tls_check_t *ck,
     }
 }
 
-static void wsgw_tls_check_mapping(wsgw_tls_check_t *ck,
+static void wsgw_tls_check_mapping(void *baton, server_rec *s,
                                    const wsgw_mapping_t *m)
 {
+    wsgw_tls_check_t *ck = baton;
     int i;
 
-    if (m == NULL || m->excluded || m->backends == NULL) {
-        return;
-    }
+    ck->s = s;
     for (i = 0; i < m->backends->nelts; ++i) {
         wsgw_tls_check_backend(ck, m,
                                &APR_ARRAY_IDX(m->backends, i, wsgw_backend_t),
@@ -217,29 +216,7 @@ static int wsgw_tls_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ck.have_engine = ap_ssl_has_outgoing_handlers();
     /* A module with only the old optional functions cannot be asked. */
     ck.can_probe = hooks && hooks->nelts > 0;
-
-    for (ck.s = s; ck.s; ck.s = ck.s->next) {
-        const wsgw_srv_conf_t *sc = wsgw_config_srv(ck.s);
-        core_server_config *core = ap_get_core_module_config(
-                                       ck.s->module_config);
-        int i;
-
-        for (i = 0; sc->map && i < sc->map->nelts; ++i) {
-            wsgw_tls_check_mapping(&ck, APR_ARRAY_IDX(sc->map, i,
-                                                      wsgw_map_entry_t).data);
-        }
-        /* Mappings inside <Location> sections. */
-        for (i = 0; core->sec_url && i < core->sec_url->nelts; ++i) {
-            ap_conf_vector_t *sec = APR_ARRAY_IDX(core->sec_url, i,
-                                                  ap_conf_vector_t *);
-            const wsgw_dir_conf_t *dc = ap_get_module_config(
-                                            sec, &ws_gateway_module);
-
-            if (dc) {
-                wsgw_tls_check_mapping(&ck, dc->mapping);
-            }
-        }
-    }
+    wsgw_config_each_mapping(s, wsgw_tls_check_mapping, &ck);
     return ck.failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 

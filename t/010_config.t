@@ -20,6 +20,8 @@ my @good = (
     ['http=URL' => 'WSGatewayPass /k ws://127.0.0.1:8080/ http=http://127.0.0.1:8081/'],
     ['IPv6 backend' => 'WSGatewayPass /k ws://[::1]:8080/'],
     ['balancer' => "<Proxy balancer://pool>\n BalancerMember ws://127.0.0.1:8080\n</Proxy>\nWSGatewayPass /b balancer://pool/ lbmethod=byrequests"],
+    ['balancer declared after the line' => "WSGatewayPass /b balancer://later/\n<Proxy balancer://later>\n BalancerMember ws://127.0.0.1:8080\n</Proxy>"],
+    ['balancer growing at run time' => "<Proxy balancer://grow>\n ProxySet growth=4\n</Proxy>\nWSGatewayPass /b balancer://grow/"],
     ['policy directives' => join("\n", 'WSGatewayIdleTimeout 300', 'WSGatewayPingInterval 20',
         'WSGatewayPingTimeout 10', 'WSGatewayMode tunnel', 'WSGatewayMaxMessageSize 16M',
         'WSGatewayMaxLifetime 3600', 'WSGatewayAllowOrigin https://a.example http://b.example:8080',
@@ -46,7 +48,9 @@ my @bad = (
     ['key typo' => 'WSGatewayPass /x ws://127.0.0.1:8080/ timeuot=5', qr/WSGatewayPass: bad parameter for backend .*timeuot/],
     ['bad key value' => 'WSGatewayPass /x ws://127.0.0.1:8080/ retry=-5', qr/WSGatewayPass: bad parameter .*Retry must be a positive value/],
     ['query in URL' => 'WSGatewayPass /x ws://127.0.0.1:8080/?a=1', qr/may not carry a query/],
-    ['bad port' => 'WSGatewayPass /x ws://127.0.0.1:99999/', qr/WSGatewayPass: bad port in backend URL/],
+    ['bad port' => 'WSGatewayPass /x ws://127.0.0.1:99999/', qr/WSGatewayPass: bad port '99999' in backend URL .*1 to 65535/],
+    ['port not a number' => 'WSGatewayPass /x ws://127.0.0.1:abc/', qr/WSGatewayPass: bad port 'abc' in backend URL/],
+    ['no scheme' => 'WSGatewayPass /x 127.0.0.1:8080', qr/WSGatewayPass: '127.0.0.1:8080' has no scheme; write ws:\/\/127.0.0.1:8080/],
     ['duplicate PATH' => "WSGatewayPass /x ws://127.0.0.1:8080/\nWSGatewayPass /x/ ws://127.0.0.1:8081/", qr/already mapped at/],
     ['empty http=' => 'WSGatewayPass /x ws://127.0.0.1:8080/ http=', qr/http= needs 'off' or a backend URL/],
     ['bad number' => 'WSGatewayIdleTimeout soon', qr/WSGatewayIdleTimeout: 'soon' is not a number of seconds/],
@@ -63,6 +67,12 @@ my @bad = (
     ['balancer in a failover group' => "<Proxy balancer://p>\n BalancerMember ws://127.0.0.1:8080\n</Proxy>\nWSGatewayPass /x ws://127.0.0.1:8081/ balancer://p/",
      qr/a balancer:\/\/ URL cannot be part of a failover group/],
     ['balancer not declared' => 'WSGatewayPass /x balancer://nope/ lbmethod=byrequests', qr/declare the balancer/],
+    ['balancer never declared' => 'WSGatewayPass /x balancer://nope/',
+     qr/WSGatewayPass \/x .*balancer:\/\/nope is not declared; declare its members with <Proxy balancer:\/\/nope> BalancerMember/],
+    ['balancer without members' => "<Proxy balancer://empty>\n ProxySet lbmethod=byrequests\n</Proxy>\nWSGatewayPass /x balancer://empty/",
+     qr/balancer:\/\/empty has no members/],
+    ['undeclared balancer in Location' => "<Location /q>\n WSGatewayPass balancer://nope/\n</Location>",
+     qr/WSGatewayPass \/q .*balancer:\/\/nope is not declared/],
 );
 
 plan tests => @good + 2 * @bad + 1;

@@ -8,7 +8,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 26;
+plan tests => 28;
 
 my $gw = gw_port();
 my $echo = $ENV{WSGW_ECHO_PORT};
@@ -76,6 +76,13 @@ $c = ws_connect(path => '/legacy/name');
 ok t_cmp($c->{status}, 101, 'ProxyPass /legacy ws:// still upgrades (mod_proxy_http)');
 $m = ws_recv_data($c, 5);
 ok t_cmp($m && $m->{payload}, 'echo', 'legacy mapping reaches the backend');
+
+# WSGatewayPass mappings come before ProxyPass lines; an exclusion hands a
+# sub-path back to ProxyPass.
+$res = http_request(path => '/c/shadowed/x');
+ok t_cmp($res->{body}, qr/^backend=echo$/m, 'a ProxyPass under a WSGatewayPass PATH is shadowed by it');
+$res = http_request(path => '/c/pp/x');
+ok t_cmp($res->{body}, qr{^backend=plain2\n(?s:.*)^uri=/plain/x$}m, 'an excluded sub-path goes to its ProxyPass');
 
 my @bad = errlog_unexpected();
 ok t_cmp(scalar(@bad), 0, 'no unexpected errors or warnings in the error log')

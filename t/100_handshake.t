@@ -8,7 +8,7 @@ use Apache::TestUtil;
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 60;
+plan tests => 63;
 
 my $gw = gw_port();
 errlog_start();
@@ -51,6 +51,12 @@ $c = ws_connect(path => '/c/echo', protocol => 'HTTP/1.0');
 ok t_cmp($c->{status}, 400, 'upgrade over HTTP/1.0: 400');
 $c = ws_connect(path => '/c/echo', method => 'POST', headers => [['Content-Length' => 0]]);
 ok t_cmp($c->{status}, 400, 'upgrade with POST: 400');
+$c = ws_connect(path => '/c/echo', headers => [['Content-Length' => 5]], after => 'hello');
+ok t_cmp($c->{status}, 400, 'GET upgrade with a body (Content-Length): 400');
+$c = ws_connect(path => '/c/echo', headers => [['Transfer-Encoding' => 'chunked']], after => "5\r\nhello\r\n0\r\n\r\n");
+ok t_cmp($c->{status}, 400, 'GET upgrade with a chunked body: 400');
+$c = ws_connect(path => '/c/echo', headers => [['Content-Length' => 0]]);
+ok echo_ok($c, 'cl0'), 'Content-Length: 0 is no body: the upgrade goes through';
 $c = ws_connect(path => '/c/echo', key => undef);
 ok t_cmp($c->{status}, 400, 'missing Sec-WebSocket-Key: 400');
 $c = ws_connect(path => '/c/echo', key => 'not-base64-at-all');
@@ -147,5 +153,5 @@ ok t_cmp(scalar(@bad), 0, 'no unexpected errors or warnings in the error log')
     or t_debug(@bad);
 my @ids = map { /(WSGW\d{5})/ ? $1 : () } errlog_lines();
 ok t_cmp(join(' ', sort { $a cmp $b } keys %{{ map { $_ => 1 } grep { /WSGW001|WSGW002/ } @ids }}),
-         qr/WSGW00101.*WSGW00102.*WSGW00103.*WSGW00104.*WSGW00105.*WSGW00201.*WSGW00203.*WSGW00207.*WSGW00210/,
+         qr/WSGW00101.*WSGW00102.*WSGW00103.*WSGW00104.*WSGW00105.*WSGW00107.*WSGW00201.*WSGW00203.*WSGW00207.*WSGW00210/,
          'each refusal was logged with its message ID');
