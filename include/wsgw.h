@@ -36,5 +36,7 @@ APLOG_USE_MODULE(ws_gateway);
 #define WSGW_NOTE_CLOSE_CODE   "ws-gateway-close-code"
 #define WSGW_NOTE_CLOSED_BY    "ws-gateway-closed-by"
 #define WSGW_NOTE_ATTEMPTS     "ws-gateway-attempts"
+/* Internal: the balancer members tried so far for this request. */
+#define WSGW_NOTE_TRIED        "ws-gateway-members-tried"
 
 #endif /* WSGW_H */

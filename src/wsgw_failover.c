@@ -64,9 +64,9 @@ static void wsgw_failover_mark(request_rec *r, proxy_worker *w,
         w->s->error_time = apr_time_now();
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00502)
                       "backend %s put in error state for %" APR_TIME_T_FMT
-                      " s (its retry=) after it %s; other members serve "
-                      "meanwhile", w->s->name_ex, apr_time_sec(w->s->retry),
-                      why);
+                      " s (its retry=) after this failure: %s; other "
+                      "members serve meanwhile", w->s->name_ex,
+                      apr_time_sec(w->s->retry), why);
     }
 }
 
@@ -77,6 +77,92 @@ static void wsgw_failover_count(request_rec *r, int attempts)
     /* mod_proxy_balancer's loop calls us once per member: add up. */
     attempts += prev ? atoi(prev) : 0;
     apr_table_setn(r->notes, WSGW_NOTE_ATTEMPTS, apr_itoa(r->pool, attempts));
+}
+
+/* The WebSocket could not be placed on any member: count it and say so. */
+static int wsgw_failover_all_failed(request_rec *r, const wsgw_proxy_req_t *pr,
+                                    const char *tried, int proto_error)
+{
+    wsgw_status_fail(r, pr->mapping, WSGW_FAIL_BACKEND);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00501)
+                  "no backend of %s (%s) could take the WebSocket for %s; "
+                  "tried %s; start or fix a backend, or add one to %s",
+                  pr->mapping->path, pr->mapping->where, r->uri, tried,
+                  APR_ARRAY_IDX(pr->mapping->backends, 0,
+                                wsgw_backend_t).is_balancer
+                  ? "the balancer" : "the line");
+    return proto_error ? HTTP_BAD_GATEWAY : HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* Will mod_proxy try no other member of @a bal after @a cur, the
+ * @a attempts-th member tried for this request? Its loop stops after
+ * maxattempts retries (members in error state are recovered for it when
+ * all are, with forcerecovery=On, the default), or when no member is
+ * usable any more. */
+static int wsgw_failover_balancer_last(proxy_balancer *bal,
+                                       const proxy_worker *cur, int attempts)
+{
+    proxy_worker **w;
+    int i;
+
+    if (bal == NULL || bal->workers == NULL
+        || attempts > bal->s->max_attempts) {
+        return 1;
+    }
+    if (bal->s->forcerecovery) {
+        return 0;
+    }
+    w = (proxy_worker **)bal->workers->elts;
+    for (i = 0; i < bal->workers->nelts; ++i) {
+        if (w[i] != cur && PROXY_WORKER_IS_USABLE(w[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * A balancer:// mapping. mod_proxy_balancer chose @a worker; mod_proxy
+ * calls us again with another member after a 503 (and puts this one in
+ * error state), up to the balancer's maxattempts. The members tried so far
+ * are kept in r->notes for the final log line; the last member's own 5xx
+ * is relayed, as in a failover group.
+ */
+static int wsgw_failover_balancer(request_rec *r, proxy_worker *worker,
+                                  proxy_server_conf *conf, char *url,
+                                  const char *proxyname, apr_port_t proxyport,
+                                  wsgw_proxy_req_t *pr,
+                                  const wsgw_dir_conf_t *dc)
+{
+    const wsgw_backend_t *b0 = &APR_ARRAY_IDX(pr->mapping->backends, 0,
+                                              wsgw_backend_t);
+    proxy_balancer *bal = ap_proxy_get_balancer(r->pool, conf, b0->ws_base,
+                                                0);
+    const char *prev = apr_table_get(r->notes, WSGW_NOTE_ATTEMPTS);
+    const char *tried = apr_table_get(r->notes, WSGW_NOTE_TRIED);
+    wsgw_attempt_t att;
+    int status, attempts = (prev ? atoi(prev) : 0) + 1;
+
+    memset(&att, 0, sizeof(att));
+    att.is_last = wsgw_failover_balancer_last(bal, worker, attempts);
+    status = wsgw_upgrade_attempt(r, worker, conf, url, proxyname, proxyport,
+                                  pr, dc, b0, &att);
+    wsgw_failover_count(r, 1);
+    if (!att.retryable) {
+        return status;
+    }
+    tried = apr_psprintf(r->pool, "%s%s%s (%s)", tried ? tried : "",
+                         tried ? ", " : "", worker->s->name_ex, att.why);
+    apr_table_setn(r->notes, WSGW_NOTE_TRIED, tried);
+    if (att.is_last) {
+        return wsgw_failover_all_failed(r, pr, tried, att.proto_error);
+    }
+    wsgw_status_failover(r, pr->mapping);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WSGW_LOGNO(00503)
+                  "backend %s failed for %s (%s); trying the next member",
+                  worker->s->name_ex, r->uri, att.why);
+    /* mod_proxy puts the member in error state and asks the balancer. */
+    return HTTP_SERVICE_UNAVAILABLE;
 }
 
 int wsgw_failover_upgrade(request_rec *r, proxy_worker *worker,
@@ -92,17 +178,8 @@ int wsgw_failover_upgrade(request_rec *r, proxy_worker *worker,
     int proto_error = 0, attempts = 0;
 
     if (b0->is_balancer) {
-        /* mod_proxy_balancer chose this member; a 503 makes mod_proxy put
-         * it in error state and pick another. */
-        memset(&att, 0, sizeof(att));
-        att.is_last = 1;
-        status = wsgw_upgrade_attempt(r, worker, conf, url, proxyname,
-                                      proxyport, pr, dc, b0, &att);
-        wsgw_failover_count(r, 1);
-        if (att.retryable) {
-            wsgw_status_failover(r, pr->mapping);
-        }
-        return att.retryable ? HTTP_SERVICE_UNAVAILABLE : status;
+        return wsgw_failover_balancer(r, worker, conf, url, proxyname,
+                                      proxyport, pr, dc);
     }
 
     for (i = 0; i < n; ++i) {
@@ -137,15 +214,7 @@ int wsgw_failover_upgrade(request_rec *r, proxy_worker *worker,
         }
     }
     wsgw_failover_count(r, attempts);
-    wsgw_status_fail(r, pr->mapping, WSGW_FAIL_BACKEND);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WSGW_LOGNO(00501)
-                  "no backend of %s (%s) could take the WebSocket for %s; "
-                  "tried %s; start or fix a backend, or add one to the line",
-                  pr->mapping->path, pr->mapping->where, r->uri, tried);
-    if (status == HTTP_GATEWAY_TIME_OUT && !proto_error) {
-        return HTTP_GATEWAY_TIME_OUT;
-    }
-    return proto_error ? HTTP_BAD_GATEWAY : HTTP_SERVICE_UNAVAILABLE;
+    return wsgw_failover_all_failed(r, pr, tried, proto_error);
 }
 
 int wsgw_failover_http(request_rec *r, proxy_worker *worker,

@@ -335,9 +335,10 @@ int wsgw_upgrade_attempt(request_rec *r, proxy_worker *worker,
     if (ap_proxy_connect_backend(scheme, backend, worker, r->server)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, WSGW_LOGNO(00201)
                       "cannot connect to backend %s for %s (mapping %s); "
-                      "check that it is running and reachable, or add a "
-                      "second backend URL for failover",
-                      worker->s->name_ex, r->uri, pr->mapping->path);
+                      "check that it is running and reachable, or add %s",
+                      worker->s->name_ex, r->uri, pr->mapping->path,
+                      b->is_balancer ? "a BalancerMember to its balancer"
+                                     : "a second backend URL for failover");
         status = wsgw_upgrade_failed(att, HTTP_SERVICE_UNAVAILABLE, 0,
                                      "connection refused or timed out");
         goto done;

@@ -9,7 +9,7 @@ use POSIX ();
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 27;
+plan tests => 35;
 
 my $gw = gw_port();
 errlog_start();
@@ -61,6 +61,37 @@ stop_process($rpid);
 my $served = 0;
 $served += name_of('/bal/name') eq 'echo' ? 1 : 0 for 1 .. 4;
 ok t_cmp($served, 4, 'balancer with a dead member: all handshakes served by the live one');
+
+# Balancer member answering 5xx before its 101: the next member serves it,
+# and the sick one is skipped afterwards (error state for its retry=).
+my $acc_mark = () = access_log_lines();
+my @names = map { name_of('/bal5') } 1 .. 4;
+ok t_cmp(join(',', @names), 'plain2,plain2,plain2,plain2',
+         'balancer member answering 503: every handshake served by the other');
+my @acc5;
+wait_until(10, sub {
+    my @all = access_log_lines();
+    @acc5 = grep { m{"GET /bal5 } } @all[$acc_mark .. $#all];
+    return @acc5 >= 4;
+});
+ok t_cmp(join(' ', map { /att=(\d+)/ ? $1 : '?' } @acc5), '2 1 1 1',
+         'only the first handshake tried the sick member (ws-gateway-attempts)');
+
+# Balancer with every member dead: 503 and one line naming them all.
+$c = ws_connect(path => '/baldead/x');
+ok t_cmp($c->{status}, 503, 'balancer with every member dead: 503');
+my ($balall) = grep { /WSGW00501/ && m{/baldead} } errlog_lines();
+ok t_cmp($balall // '', qr/$ENV{WSGW_DEAD_PORT}.*$ENV{WSGW_DEAD3_PORT}|$ENV{WSGW_DEAD3_PORT}.*$ENV{WSGW_DEAD_PORT}/,
+         'one error line naming both balancer members');
+ok t_cmp(scalar(grep { /WSGW00501/ && m{/baldead} } errlog_lines()), 1, 'logged once for the request');
+ok t_cmp((grep { /WSGW00201/ && m{/baldead} } errlog_lines())[0] // '', qr/add a BalancerMember/,
+         'connect failure of a balancer member suggests a BalancerMember');
+
+# A member that never answers the upgrade within timeout=: 503 (SPEC §5).
+$c = ws_connect(path => '/fohang', timeout => 15);
+ok t_cmp($c->{status}, 503, 'backend silent past timeout=: 503');
+ok t_cmp((grep { /WSGW00501/ && m{/fohang} } errlog_lines())[0] // '', qr/timed out/,
+         'the error line says it timed out');
 
 # Kill a member under load: 200 tunnels opened one after the other, member
 # A killed once half of them are open. No handshake fails (B can serve it),

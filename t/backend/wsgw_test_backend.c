@@ -28,7 +28,8 @@
  * done".  The request-target is logged as received, query included.
  *
  * Behaviour is selected by the last segment(s) of the request path (the
- * query string is ignored for matching; ?key=value parameters are read):
+ * query string and one trailing slash are ignored for matching;
+ * ?key=value parameters are read):
  *
  *   Upgrade (WebSocket) requests
  *     (default)         101, then echo every frame (streamed, same FIN/opcode)
@@ -1181,27 +1182,32 @@ static int wsgw_tb_parse_request(wsgw_tb_conn *c)
 static int wsgw_tb_route(wsgw_tb_conn *c)
 {
     const wsgw_tb_req *r = &c->req;
-    wsgw_tb_span last, prev = { "", 0 };
+    wsgw_tb_span path = r->path, last, prev = { "", 0 };
     const char *slash = NULL;
     size_t i;
 
-    for (i = r->path.n; i > 0; i--) {
-        if (r->path.p[i - 1] == '/') {
-            slash = r->path.p + i - 1;
+    /* One trailing slash is ignored: a balancer member's URL path, such
+     * as .../status/503, gets the request's "/" appended. */
+    if (path.n > 1 && path.p[path.n - 1] == '/') {
+        --path.n;
+    }
+    for (i = path.n; i > 0; i--) {
+        if (path.p[i - 1] == '/') {
+            slash = path.p + i - 1;
             break;
         }
     }
     if (slash == NULL) {
-        last = r->path;
+        last = path;
     } else {
         last.p = slash + 1;
-        last.n = r->path.n - (size_t)(slash + 1 - r->path.p);
-        for (i = (size_t)(slash - r->path.p); i > 0; i--) {
-            if (r->path.p[i - 1] == '/') {
+        last.n = path.n - (size_t)(slash + 1 - path.p);
+        for (i = (size_t)(slash - path.p); i > 0; i--) {
+            if (path.p[i - 1] == '/') {
                 break;
             }
         }
-        prev.p = r->path.p + i;
+        prev.p = path.p + i;
         prev.n = (size_t)(slash - prev.p);
     }
     if (wsgw_tb_span_eq(prev, "status") && last.n == 3) {
