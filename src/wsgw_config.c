@@ -13,6 +13,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "http_ssl.h"
 #include "mod_proxy.h"
 #include <apr_strings.h>
@@ -893,11 +894,47 @@ static void wsgw_config_check_balancers(void *baton, server_rec *s,
     }
 }
 
+/* Policy directives inside <Directory> or <Files> (and their Match forms)
+ * would be accepted by httpd but never apply: a proxied request walks
+ * <Location> and <Proxy> sections only. Returns how many were found, each
+ * logged with where it is. */
+static int wsgw_config_check_sections(const ap_directive_t *d,
+                                      const char *section, server_rec *s)
+{
+    static const char *const dead[] = { "<Directory", "<DirectoryMatch",
+                                        "<Files", "<FilesMatch", NULL };
+    int bad = 0, i;
+
+    for (; d; d = d->next) {
+        const char *inside = section;
+
+        for (i = 0; dead[i] && !inside; ++i) {
+            if (!strcasecmp(d->directive, dead[i])) {
+                inside = dead[i];
+            }
+        }
+        if (inside && !strncasecmp(d->directive, "WSGateway", 9)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, WSGW_LOGNO(00004)
+                         "%s (%s:%d) is inside %s>, where it would never "
+                         "apply (a proxied request walks no <Directory> or "
+                         "<Files>): move it into a <Location> (or the "
+                         "server or <VirtualHost>)", d->directive,
+                         d->filename, d->line_num, inside);
+            ++bad;
+        }
+        bad += wsgw_config_check_sections(d->first_child, inside, s);
+    }
+    return bad;
+}
+
 int wsgw_config_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
     wsgw_config_bal_check_t ck;
 
+    if (wsgw_config_check_sections(ap_conftree, NULL, s)) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (!ap_find_linked_module("mod_proxy.c")) {
         return OK;      /* wsgw_config_post_config says so */
     }

@@ -158,10 +158,10 @@ static int wsgw_failover_balancer(request_rec *r, proxy_worker *worker,
         return wsgw_failover_all_failed(r, pr, tried, att.proto_error);
     }
     wsgw_status_failover(r, pr->mapping);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WSGW_LOGNO(00503)
-                  "backend %s failed for %s (%s); trying the next member",
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WSGW_LOGNO(00505)
+                  "balancer member %s failed for %s (%s); mod_proxy puts it "
+                  "in error state and asks the balancer for another",
                   worker->s->name_ex, r->uri, att.why);
-    /* mod_proxy puts the member in error state and asks the balancer. */
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
