@@ -25,7 +25,10 @@
  *   "<conn-id> <request-target> rx op=<n> fin=<0|1> len=<n>[ code=<n>]"
  * (code= for Close frames; 1005 when the Close had no payload), plus
  * "<id> <target> open", "<id> <target> closed" and "<id> <target> flood
- * done".  The request-target is logged as received, query included.
+ * done".  A connection that ends in the middle of a frame logs "closed
+ * inside a frame (op=N, X of Y payload bytes)" or "closed inside a frame
+ * header (N bytes)" instead of "closed" (a truncated frame).  The
+ * request-target is logged as received, query included.
  *
  * Behaviour is selected by the last segment(s) of the request path (the
  * query string and one trailing slash are ignored for matching;
@@ -2275,7 +2278,18 @@ static void wsgw_tb_on_timer(wsgw_tb_conn *c)
 
 static void wsgw_tb_conn_free(wsgw_tb_conn *c)
 {
-    if (c->ws_opened) {
+    if (c->ws_opened && !c->ws_failed && !c->ws_got_close
+        && c->fr_active && c->fr_pos < c->fr_len) {
+        /* the connection ended inside a frame: a truncated frame */
+        wsgw_tb_log("%llu %s closed inside a frame (op=%d, %llu of %llu "
+                    "payload bytes)", c->id, c->logpath, c->fr_op,
+                    (unsigned long long)c->fr_pos,
+                    (unsigned long long)c->fr_len);
+    } else if (c->ws_opened && !c->ws_failed && !c->ws_got_close
+               && c->inlen > 0) {
+        wsgw_tb_log("%llu %s closed inside a frame header (%zu bytes)",
+                    c->id, c->logpath, c->inlen);
+    } else if (c->ws_opened) {
         wsgw_tb_log("%llu %s closed", c->id, c->logpath);
     }
     if (c->chat_member) {
