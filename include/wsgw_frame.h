@@ -109,7 +109,10 @@ void wsgw_frame_parser_init(wsgw_frame_parser_t *p, int from_client,
  *         one consumed (a frame with an empty payload gives HEADER, then END
  *         on the next call, which consumes 0 bytes). After an ERROR the
  *         parser keeps returning ERROR and consumes nothing; the bytes of the
- *         offending header are not counted as consumed.
+ *         offending header are not counted as consumed. One error comes
+ *         after a HEADER: a Close frame's code is judged at its end, so a
+ *         caller that must never forward an invalid Close holds each Close
+ *         frame until its END (at most WSGW_FRAME_CONTROL_MAX bytes).
  */
 apr_size_t wsgw_frame_parser_feed(wsgw_frame_parser_t *p,
                                   const unsigned char *data, apr_size_t len,

@@ -98,7 +98,7 @@ struct wsgw_tunnel_dir_t {
     apr_size_t          tail;        /* end of the bytes read */
     apr_size_t          frame_start; /* where the frame being parsed began */
     int                 in_frame;    /* its header was validated */
-    int                 holding;     /* held back until its END (a pong) */
+    int                 holding;     /* held until its END (pong, Close) */
     int                 parse_failed;
     apr_off_t           bytes;       /* forwarded bytes of 'from' */
     int                 framed;
@@ -343,9 +343,22 @@ static int wsgw_tunnel_frame_event(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
             && t->ping_len) {
             d->holding = 1;     /* maybe the answer to our ping */
         }
+        else if (ev->frame.opcode == WSGW_FRAME_OP_CLOSE) {
+            /* Its code is judged at its end: forwarding its header first
+             * would leave a truncated frame behind an invalid one. */
+            d->holding = 1;
+        }
         return 1;
     }
     if (ev->type == WSGW_FRAME_ERROR) {
+        if (d->in_frame) {
+            /* A held frame found invalid at its end (a Close with a code
+             * no peer may send): none of it was forwarded; drop it all, so
+             * that the gateway's Close goes out at its place. */
+            d->in_frame = 0;
+            d->holding = 0;
+            d->parsed = d->frame_start;
+        }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, t->r, WSGW_LOGNO(00302)
                       "ws tunnel %" APR_INT64_T_FMT ": %s sent an invalid "
                       "frame (%s); closing with %u",
@@ -369,7 +382,8 @@ static int wsgw_tunnel_frame_event(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
     }
     if (d->holding) {
         d->holding = 0;
-        if (ev->control_len == t->ping_len
+        if (ev->frame.opcode == WSGW_FRAME_OP_PONG
+            && ev->control_len == t->ping_len
             && !memcmp(ev->control, t->ping_payload, t->ping_len)) {
             /* Our own pong: the backend never sees it. */
             memmove(d->buf + d->frame_start, d->buf + d->parsed,

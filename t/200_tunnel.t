@@ -11,10 +11,11 @@ use Socket qw(SHUT_WR);
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 40;
+plan tests => 48;
 
 my $gw = gw_port();
 errlog_start();
+my $framelog = top_dir() . '/t/logs/echo-frames.log';
 
 # Text and binary echo, fragmented messages, client pings.
 my $c = ws_connect(path => '/c/echo');
@@ -115,6 +116,26 @@ ws_send($c, 3, 'reserved opcode');
 $close = ws_recv($c, 5);
 ($code) = $close ? ws_close_payload($close) : (0);
 ok t_cmp($code, 1002, 'reserved opcode: 1002');
+
+# A Close with a code no peer may send (RFC 6455 §7.4): 1002 to the client,
+# and the backend gets a whole Close 1001, never the start of the client's
+# Close (its code is only known at its end).
+for my $bad (1005, 1006, 999, 5000) {
+    $c = ws_connect(path => "/c/echo?badclose=$bad");
+    ws_send($c, 8, pack('n', $bad));
+    $close = ws_recv($c, 5);
+    ($code) = $close && $close->{op} == 8 ? ws_close_payload($close) : (0);
+    ok t_cmp($code, 1002, "client Close with code $bad: 1002 to the client");
+    my @got;
+    wait_until(10, sub {
+        open my $fh, '<', $framelog or return 0;
+        @got = map { m{^\d+ \S+ (.*)$} ? $1 : () }
+               grep { m{ /echo\?badclose=$bad } } <$fh>;
+        return grep { /^closed/ } @got;
+    });
+    ok t_cmp(join(' | ', @got), 'open | rx op=8 fin=1 len=2 code=1001 | closed',
+             "client Close with code $bad: the backend gets Close 1001, no partial frame");
+}
 
 # Garbage after the handshake never hurts httpd.
 for my $mode ('/c/echo', '/tun/echo') {
