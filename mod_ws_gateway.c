@@ -31,7 +31,7 @@ static const command_rec wsgw_cmds[] = {
                   "seconds of client silence before the gateway pings it (0: off)"),
     AP_INIT_TAKE1(WSGW_DIRECTIVE_PING_TIMEOUT, wsgw_config_set_ping_timeout,
                   NULL, WSGW_CONTEXT,
-                  "seconds to wait for the Pong (default: the ping interval)"),
+                  "seconds to wait for the Pong (0, the default: the ping interval)"),
     AP_INIT_TAKE1(WSGW_DIRECTIVE_MODE, wsgw_config_set_mode, NULL,
                   WSGW_CONTEXT, "frames (default) or tunnel"),
     AP_INIT_TAKE1(WSGW_DIRECTIVE_MAX_MESSAGE, wsgw_config_set_max_message,

@@ -601,8 +601,10 @@ const char *wsgw_config_set_pass(cmd_parms *cmd, void *dconf,
 /* Policy directives                                                   */
 
 /* Parse a whole number of seconds, 0 allowed. */
+/* @a zero says what 0 means, for the message ("0 turns it off"). */
 static const char *wsgw_config_seconds(cmd_parms *cmd, const char *arg,
-                                       apr_interval_time_t *out)
+                                       apr_interval_time_t *out,
+                                       const char *zero)
 {
     char *end;
     apr_int64_t v;
@@ -611,8 +613,8 @@ static const char *wsgw_config_seconds(cmd_parms *cmd, const char *arg,
     v = apr_strtoi64(arg, &end, 10);
     if (errno || end == arg || *end || v < 0 || v > 86400 * 365) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
-                            "(a whole number from 0 to 31536000; 0 turns it "
-                            "off)", cmd->cmd->name, arg);
+                            "(a whole number from 0 to 31536000; %s)",
+                            cmd->cmd->name, arg, zero);
     }
     *out = apr_time_from_sec(v);
     return NULL;
@@ -640,7 +642,8 @@ const char *wsgw_config_set_idle_timeout(cmd_parms *cmd, void *dconf,
     wsgw_dir_conf_t *dc = dconf;
 
     dc->idle_timeout_set = 1;
-    return wsgw_config_seconds(cmd, arg, &dc->idle_timeout);
+    return wsgw_config_seconds(cmd, arg, &dc->idle_timeout,
+                               "0 turns it off");
 }
 
 const char *wsgw_config_set_max_lifetime(cmd_parms *cmd, void *dconf,
@@ -649,7 +652,8 @@ const char *wsgw_config_set_max_lifetime(cmd_parms *cmd, void *dconf,
     wsgw_dir_conf_t *dc = dconf;
 
     dc->max_lifetime_set = 1;
-    return wsgw_config_seconds(cmd, arg, &dc->max_lifetime);
+    return wsgw_config_seconds(cmd, arg, &dc->max_lifetime,
+                               "0 turns it off");
 }
 
 const char *wsgw_config_set_ping_interval(cmd_parms *cmd, void *dconf,
@@ -658,7 +662,8 @@ const char *wsgw_config_set_ping_interval(cmd_parms *cmd, void *dconf,
     wsgw_dir_conf_t *dc = dconf;
 
     dc->ping_interval_set = 1;
-    return wsgw_config_seconds(cmd, arg, &dc->ping_interval);
+    return wsgw_config_seconds(cmd, arg, &dc->ping_interval,
+                               "0 turns it off");
 }
 
 const char *wsgw_config_set_ping_timeout(cmd_parms *cmd, void *dconf,
@@ -667,7 +672,8 @@ const char *wsgw_config_set_ping_timeout(cmd_parms *cmd, void *dconf,
     wsgw_dir_conf_t *dc = dconf;
 
     dc->ping_timeout_set = 1;
-    return wsgw_config_seconds(cmd, arg, &dc->ping_timeout);
+    return wsgw_config_seconds(cmd, arg, &dc->ping_timeout,
+                               "0 means the ping interval, the default");
 }
 
 const char *wsgw_config_set_mode(cmd_parms *cmd, void *dconf, const char *arg)
@@ -802,7 +808,8 @@ const char *wsgw_config_set_graceful_close(cmd_parms *cmd, void *dconf,
     }
     dc->graceful_spread = 0;
     if (a2) {
-        const char *err = wsgw_config_seconds(cmd, a2, &dc->graceful_spread);
+        const char *err = wsgw_config_seconds(cmd, a2, &dc->graceful_spread,
+                                               "0: no spread");
 
         if (err) {
             return err;

@@ -30,6 +30,7 @@ my @good = (
         "<Location /x>\n WSGatewayMode frames\n WSGatewayAllowOrigin *\n</Location>")],
     ['limits and status page' => "WSGatewayMaxConnections 100\nWSGatewayMaxConnectionsPerIP 10\n<Location /s>\n SetHandler ws-gateway-status\n</Location>\nWSGatewayPass /x ws://127.0.0.1:8080/"],
     ['failover group' => 'WSGatewayPass /f ws://127.0.0.1:8080/ ws://127.0.0.1:8081/app/ http://127.0.0.1:8082/ retry=5'],
+    ['ping timeout 0 (the interval)' => "WSGatewayPingInterval 20\nWSGatewayPingTimeout 0"],
     ['graceful close with spread' => "WSGatewayGracefulClose On 30\n<Location /g>\n WSGatewayGracefulClose Off\n</Location>"],
     ['coexists with ProxyPass ws://' => "ProxyPass /legacy ws://127.0.0.1:8080/\nWSGatewayPass /new ws://127.0.0.1:8080/"],
 );
@@ -56,6 +57,8 @@ my @bad = (
     ['empty http=' => 'WSGatewayPass /x ws://127.0.0.1:8080/ http=', qr/http= needs 'off' or a backend URL/],
     ['bad number' => 'WSGatewayIdleTimeout soon', qr/WSGatewayIdleTimeout: 'soon' is not a number of seconds/],
     ['negative number' => 'WSGatewayPingInterval -1', qr/WSGatewayPingInterval: '-1' is not a number/],
+    ['bad ping timeout' => 'WSGatewayPingTimeout soon',
+     qr/WSGatewayPingTimeout: 'soon' is not a number of seconds \(.*; 0 means the ping interval, the default\)/],
     ['bad mode' => 'WSGatewayMode raw', qr/WSGatewayMode: 'raw' is not a mode; use 'frames'/],
     ['bad size' => 'WSGatewayMaxMessageSize 10Q', qr/WSGatewayMaxMessageSize: '10Q' is not a size/],
     ['origin with path' => 'WSGatewayAllowOrigin https://a.example/app', qr/WSGatewayAllowOrigin: .* has a path/],
