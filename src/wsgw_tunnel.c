@@ -125,7 +125,9 @@ struct wsgw_tunnel_t {
     apr_time_t               now;             /* the driver's clock */
     apr_time_t               last_rx;         /* any byte read, either side */
     apr_time_t               last_client_rx;
-    apr_time_t               ping_sent;       /* 0: no ping outstanding */
+    apr_time_t               ping_sent;       /* when our ping was written */
+                                              /* out; 0: none outstanding */
+    int                      ping_queued;     /* it waits in b2c.ctl */
     apr_uint32_t             ping_seq;
     unsigned char            ping_payload[16];
     apr_size_t               ping_len;
@@ -331,6 +333,18 @@ static void wsgw_tunnel_gateway_close(wsgw_tunnel_t *t, apr_uint16_t to_client,
     t->c2b.close_code = to_backend;
 }
 
+/*
+ * Is a ping due to the client but not yet queued? The client has been
+ * silent for the interval: the stream towards it stops at its next frame
+ * boundary until the ping has been put there.
+ */
+static int wsgw_tunnel_ping_pending(const wsgw_tunnel_t *t)
+{
+    return t->ping_len && !t->ping_queued && !t->ping_sent
+           && !t->b2c.closing && !t->b2c.done
+           && t->last_client_rx + t->dc->ping_interval <= t->now;
+}
+
 /* A frame event in direction @a d; returns 0 to stop parsing. */
 static int wsgw_tunnel_frame_event(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
                                    const wsgw_frame_event_t *ev)
@@ -391,6 +405,9 @@ static int wsgw_tunnel_frame_event(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
             d->tail -= d->parsed - d->frame_start;
             d->parsed = d->frame_start;
             t->ping_sent = 0;
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, t->r,
+                          "ws tunnel %" APR_INT64_T_FMT ": pong from the "
+                          "client", (apr_int64_t)t->r->connection->id);
             return 1;
         }
     }
@@ -410,7 +427,10 @@ static int wsgw_tunnel_frame_event(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
 /*
  * Run the parser over newly read bytes and advance d->ready: a header is
  * forwarded only once it is complete and valid, a held frame only once it
- * is known not to be ours.
+ * is known not to be ours. While a ping to the client is pending, the
+ * client-bound stream stops at the next frame boundary (the rest stays
+ * unparsed, hence unsent) so that the ping goes out there, between data
+ * frames, however busy the backend is; dir_write() resumes it.
  */
 static void wsgw_tunnel_parse(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
 {
@@ -424,6 +444,11 @@ static void wsgw_tunnel_parse(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
 
         if (d->parsed == d->tail
             && wsgw_frame_parser_needs_input(&d->parser)) {
+            break;
+        }
+        if (d == &t->b2c && !d->in_frame
+            && wsgw_frame_parser_at_boundary(&d->parser)
+            && wsgw_tunnel_ping_pending(t)) {
             break;
         }
         n = wsgw_frame_parser_feed(&d->parser, d->buf + d->parsed,
@@ -595,6 +620,13 @@ static int wsgw_tunnel_dir_write(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
         }
         progress = 1;
     }
+    /* Bytes left unparsed at a boundary for a ping that is no longer
+     * pending (the client spoke meanwhile): go on. A closing direction
+     * ends at that boundary instead. */
+    if (d->framed && d->buf && d->parsed < d->tail && !d->closing
+        && !wsgw_tunnel_ping_pending(t)) {
+        wsgw_tunnel_parse(t, d);
+    }
     /* Inject a control frame only at a frame boundary of this stream. */
     if (d->framed && d->ctl_len == 0 && !d->done
         && wsgw_tunnel_dir_at_boundary(d)) {
@@ -604,15 +636,16 @@ static int wsgw_tunnel_dir_write(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
             d->close_queued = 1;
             d->tail = d->parsed = d->ready = d->frame_start;
         }
-        else if (!d->closing && d == &t->b2c && t->ping_len
-                 && t->ping_sent == 0
-                 && t->last_client_rx + t->dc->ping_interval <= t->now) {
+        else if (d == &t->b2c && wsgw_tunnel_ping_pending(t)) {
             wsgw_tunnel_queue_control(t, d, WSGW_FRAME_OP_PING,
                                       t->ping_payload, t->ping_len, 0);
-            t->ping_sent = t->now;
+            t->ping_queued = 1;
             ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, t->r,
                           "ws tunnel %" APR_INT64_T_FMT ": ping to the client",
                           (apr_int64_t)t->r->connection->id);
+            if (d->buf && d->parsed < d->tail) {
+                wsgw_tunnel_parse(t, d);    /* the stream goes on after it */
+            }
         }
     }
     while (d->ctl_off < d->ctl_len) {
@@ -628,6 +661,11 @@ static int wsgw_tunnel_dir_write(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
     }
     if (d->ctl_len) {
         d->ctl_len = d->ctl_off = 0;
+        if (d == &t->b2c && t->ping_queued) {
+            /* The pong is due PingTimeout from now. */
+            t->ping_queued = 0;
+            t->ping_sent = t->now;
+        }
         if (d->close_queued) {
             d->done = 1;
             wsgw_tunnel_shutdown(s);
@@ -758,9 +796,16 @@ apr_time_t wsgw_tunnel_next_deadline(const wsgw_tunnel_t *t)
                                    + wsgw_config_ping_timeout(dc));
             }
             else if (t->last_client_rx + dc->ping_interval > now) {
-                /* Once due, the ping waits for a frame boundary, which
-                 * only traffic (an event) can bring. */
                 WSGW_TUNNEL_SOONER(t->last_client_rx + dc->ping_interval);
+            }
+            else if (!t->b2c.done) {
+                /* Due: it goes out at a frame boundary, which only
+                 * traffic (an event) can bring; a client that takes
+                 * nothing, not even the ping, is gone after the timeout
+                 * all the same. (Nothing more goes to a client whose
+                 * stream is done: no ping at all.) */
+                WSGW_TUNNEL_SOONER(t->last_client_rx + dc->ping_interval
+                                   + wsgw_config_ping_timeout(dc));
             }
         }
     }
@@ -813,14 +858,22 @@ void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now)
                                   WSGW_CLOSE_GOING_AWAY, "idle timeout");
         return;
     }
-    if (t->ping_len && t->ping_sent
-        && now >= t->ping_sent + wsgw_config_ping_timeout(dc)) {
+    /* No pong within the timeout of the ping going out, or, when it could
+     * not go out (the client reads nothing), of the ping being due. */
+    if (t->ping_len
+        && (t->ping_sent
+            ? now >= t->ping_sent + wsgw_config_ping_timeout(dc)
+            : !t->b2c.done
+              && now >= t->last_client_rx + dc->ping_interval
+                        + wsgw_config_ping_timeout(dc))) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, t->r, WSGW_LOGNO(00303)
                       "ws tunnel %" APR_INT64_T_FMT ": the client did not "
-                      "answer a ping within %" APR_TIME_T_FMT " s; it is "
+                      "answer a ping within %" APR_TIME_T_FMT " s%s; it is "
                       "gone, closing the tunnel (raise %s if clients are "
                       "slow)", (apr_int64_t)t->r->connection->id,
                       apr_time_sec(wsgw_config_ping_timeout(dc)),
+                      t->ping_sent ? "" : " (the ping could not even be "
+                      "sent: the client reads nothing)",
                       WSGW_DIRECTIVE_PING_TIMEOUT);
         wsgw_tunnel_gateway_close(t, WSGW_CLOSE_GOING_AWAY,
                                   WSGW_CLOSE_GOING_AWAY, "ping timeout");

@@ -4,11 +4,11 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
-use Time::HiRes qw(time);
+use Time::HiRes qw(time sleep);
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 22;
+plan tests => 30;
 
 errlog_start();
 my $framelog = top_dir() . '/t/logs/echo-frames.log';
@@ -92,6 +92,65 @@ $c = ws_connect(path => '/ping/echo');
 ($code, $after) = close_code_within($c, 8, no_pong => 1);
 ok t_cmp($code, 1001, 'unanswered pings: tunnel closed with 1001');
 ok $after < 6, sprintf('within interval + timeout (%.1f s)', $after);
+
+# Pings behind a backend that streams 64 KiB frames without a pause
+# (interval 2 s, timeout = interval). A client that neither reads nor sends
+# is dead although the stream towards it never reaches a frame boundary
+# where a ping could go: the tunnel is closed at about interval + timeout,
+# Close 1001 to the backend.
+$c = ws_connect(path => '/pingflood/flood?mb=4096&who=deaf');
+ok t_cmp($c->{status}, 101, 'streaming ping mapping upgraded');
+$t0 = time;
+my $closed = wait_until(15, sub {
+    open my $fh, '<', $framelog or return 0;
+    @lines = grep { m{ /pingflood/flood\?mb=4096&who=deaf } } <$fh>;
+    return grep { / rx op=8 / } @lines;
+});
+$after = time - $t0;
+ok t_cmp(join('', grep { / rx op=8 / } @lines), qr/ rx op=8 fin=1 len=2 code=1001$/,
+         'a client that reads nothing behind a streaming backend: Close 1001 to the backend');
+ok $closed && $after >= 3 && $after < 8,
+    sprintf('at about interval + timeout (%.1f s)', $after);
+# What the kernel holds for it can be read; then its connection ends.
+read_until_eof($c, 20);
+ok $c->{eof}, 'and the client connection ends';
+ok t_cmp(scalar(grep { /WSGW00303/ && /could not even be sent/ } errlog_lines()), 1,
+         'logged as a ping timeout (WSGW00303)');
+
+# A slow reader that answers pings stays up: the pings come between the
+# data frames. The reader takes about 10 MiB/s, far less than the backend
+# sends, so the path to it stays full; each ping reaches it behind what the
+# kernel buffers hold, well within the timeout at that rate.
+$c = ws_connect(path => '/pingflood/flood?mb=4096&who=slow');
+my ($frames, $gone, @pinged) = (0, '');
+$t0 = time;
+while (time - $t0 < 10) {
+    my $f = ws_recv($c, 3);
+    if (!$f) { $gone = $c->{eof} ? 'eof' : 'stalled'; last }
+    if ($f->{op} == 9) {
+        push @pinged, sprintf('%.1f', time - $t0);
+        ws_send($c, 10, $f->{payload});
+        next;
+    }
+    if ($f->{op} == 8) { $gone = 'close ' . (ws_close_payload($f))[0]; last }
+    ++$frames;
+    sleep 0.006;    # the slow reader
+}
+t_debug("pings at @pinged s");
+ok t_cmp($gone, '', "a slow reader behind a streaming backend stays up for 10 s ($frames frames)");
+# Interval 2 s + timeout 2 s: 10 s without a close needs at least two
+# answered pings.
+ok @pinged >= 2, sprintf('its pings came between data frames and were answered (%d, at %s s)',
+                         scalar(@pinged), join(', ', @pinged));
+ws_send($c, 8, pack('n', 1000));
+wait_until(10, sub {
+    open my $fh, '<', $framelog or return 0;
+    @lines = grep { m{ /pingflood/flood\?mb=4096&who=slow } } <$fh>;
+    return grep { / rx op=8 / } @lines;
+});
+ok t_cmp(join('', grep { / rx op=(8|10) / } @lines), qr/^\S+ \S+ rx op=8 fin=1 len=2 code=1000$/,
+         'the backend got the client\'s Close 1000 and none of its pongs');
+$c->{sock}->close;
 
 # Message size limit (1 KiB): 1009 to the client, 1001 to the backend.
 $c = ws_connect(path => '/maxmsg/echo');
