@@ -845,7 +845,7 @@ void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now)
     }
     if (t->stop_at > 0 && now >= t->stop_at) {
         wsgw_tunnel_gateway_close(t, WSGW_CLOSE_GOING_AWAY,
-                                  WSGW_CLOSE_GOING_AWAY, "server restarting");
+                                  WSGW_CLOSE_GOING_AWAY, "server restarting or stopping");
         return;
     }
     if (dc->max_lifetime > 0 && now >= t->started + dc->max_lifetime) {
