@@ -15,7 +15,8 @@
 
 struct wsgw_tunnel_t;
 
-/** Register the child_init and child_stopping hooks. */
+/** Register the child_init and child_stopping hooks (see
+ * wsgw_graceful_watch() for prefork, which has no child_stopping). */
 void wsgw_graceful_register_hooks(apr_pool_t *p);
 
 /**
@@ -40,6 +41,24 @@ int wsgw_graceful_server_stopping(void);
  * wsgw_graceful_server_stopping() now and then.
  */
 int wsgw_graceful_retired(void);
+
+/**
+ * For a tunnel run in its request's thread, before each wait: look for a
+ * graceful restart or stop that no hook will report, i.e. in a child
+ * retired by the MPM, and in every prefork child (prefork runs no
+ * child_stopping; its AP_SIG_GRACEFUL interrupts the wait, so the next
+ * look sees it). Elsewhere returns 0 at once. Cheap: the PidFile is read
+ * only once the MPM says the child is stopping (or it is retired).
+ * @param w    the tunnel's own state, zeroed before the first call
+ * @param now  the current time
+ * @param tmo  the coming wait's timeout (negative: none); lowered to the
+ *             next look (at most a second away; 20 ms steps for a second
+ *             after the signal, while a graceful stop may not show yet)
+ * @return 1 when the server restarts or stops: close the tunnel as
+ *         child_stopping would have asked (wsgw_tunnel_request_stop)
+ */
+int wsgw_graceful_watch(wsgw_graceful_watch_t *w, apr_time_t now,
+                        apr_interval_time_t *tmo);
 
 /** Take a tunnel out of the registry before its pollset goes away. */
 void wsgw_graceful_remove(server_rec *s, struct wsgw_tunnel_t *t);

@@ -50,6 +50,13 @@ typedef struct wsgw_mapping_t {
 } wsgw_mapping_t;
 
 typedef struct wsgw_graceful_t wsgw_graceful_t;
+
+/* A tunnel's own look for a graceful restart or stop that no MPM hook
+ * reports (wsgw_graceful_watch()); zeroed before the first look. */
+typedef struct wsgw_graceful_watch_t {
+    apr_time_t next;          /* when to look again */
+    apr_time_t probe_until;   /* after AP_SIG_GRACEFUL: look often until */
+} wsgw_graceful_watch_t;
 typedef struct wsgw_status_t wsgw_status_t;
 typedef struct wsgw_reactors_t wsgw_reactors_t;
 struct wsgw_stat_t;

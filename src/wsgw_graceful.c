@@ -5,8 +5,18 @@
  * tunnel's stop flag and wakes its pollset (wsgw_tunnel_request_stop); the
  * tunnel closes itself from its own thread.
  *
- * prefork does not call child_stopping on a graceful restart: there a
- * tunnel ends only by itself (or by WSGatewayIdleTimeout/MaxLifetime).
+ * prefork runs child_stopping only as a child exits (not graceful), never
+ * for a graceful restart or stop. Its parent tells a child about those
+ * only by AP_SIG_GRACEFUL (SIGUSR1), whose
+ * handler closes the child's listeners and sets the MPM state to
+ * STOPPING; the child's single thread is the one running the tunnel, and
+ * the signal interrupts its poll (EINTR). So there each tunnel looks for
+ * itself (wsgw_graceful_watch) before every wait: the MPM state, and at
+ * least once a second the scoreboard's generation, in case the signal came
+ * just before the wait began. The parent reaps idle prefork children by
+ * the pipe of death, which a child running a tunnel never reads, and
+ * MaxConnectionsPerChild ends a child only between connections: neither
+ * stops a tunnel.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -31,12 +41,17 @@ struct wsgw_graceful_t {
     apr_array_header_t *tunnels;   /* wsgw_tunnel_t *, unordered */
     int                 stopping;
     int                 retired;   /* retired by the MPM, not a stop */
+    int                 unhooked;  /* no child_stopping for a graceful one */
     const char         *pidfile;   /* the parent's PidFile, or NULL */
     apr_pool_t         *pool;      /* for reading it (child_stopping only) */
 };
 
-/* How long child_stopping looks for a graceful stop in progress. */
+/* How long child_stopping (or a prefork tunnel, after AP_SIG_GRACEFUL)
+ * looks for a graceful stop in progress, and how often. */
 #define WSGW_GRACEFUL_PROBE      apr_time_from_sec(1)
+#define WSGW_GRACEFUL_PROBE_STEP apr_time_from_msec(20)
+/* How often a tunnel that no hook will tell looks anyway. */
+#define WSGW_GRACEFUL_LOOK       apr_time_from_sec(1)
 
 typedef struct wsgw_graceful_entry_t {
     server_rec           *s;
@@ -61,6 +76,7 @@ static void wsgw_graceful_child_init(apr_pool_t *pchild, server_rec *s)
 {
     wsgw_srv_conf_t *sc = wsgw_config_srv(s);
     wsgw_graceful_t *g = apr_pcalloc(pchild, sizeof(*g));
+    int threaded = 0;
 
     if (apr_thread_mutex_create(&g->mutex, APR_THREAD_MUTEX_DEFAULT, pchild)
         != APR_SUCCESS) {
@@ -74,6 +90,10 @@ static void wsgw_graceful_child_init(apr_pool_t *pchild, server_rec *s)
         g->pidfile = ap_runtime_dir_relative(pchild, ap_pid_fname);
     }
     apr_pool_create(&g->pool, pchild);
+    /* prefork (the only non-threaded MPM of httpd 2.4 on Unix) runs no
+     * child_stopping for a graceful restart or stop; event and worker do. */
+    g->unhooked = ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS
+                  && threaded == AP_MPMQ_NOT_SUPPORTED;
     sc->graceful = g;
 }
 
@@ -151,18 +171,24 @@ static int wsgw_graceful_parent_running(wsgw_graceful_t *g)
     return same;
 }
 
+/* Has the parent moved to a new generation (a restart)? It does so
+ * before it tells the children. Cheap: a look at shared memory. */
+static int wsgw_graceful_new_generation(void)
+{
+    int gen = 0;
+
+    return ap_scoreboard_image
+           && ap_mpm_query(AP_MPMQ_GENERATION, &gen) == APR_SUCCESS
+           && ap_scoreboard_image->global->running_generation
+              != (ap_generation_t)gen;
+}
+
 int wsgw_graceful_server_stopping(void)
 {
     wsgw_graceful_t *g = ap_server_conf ? wsgw_graceful_of(ap_server_conf)
                                         : NULL;
-    int gen = 0;
 
-    /* A restart: the parent moves to a new generation before it tells the
-     * children. */
-    if (ap_scoreboard_image
-        && ap_mpm_query(AP_MPMQ_GENERATION, &gen) == APR_SUCCESS
-        && ap_scoreboard_image->global->running_generation
-           != (ap_generation_t)gen) {
+    if (wsgw_graceful_new_generation()) {
         return 1;
     }
     /* A graceful stop: the parent removes its PidFile right after telling
@@ -171,6 +197,65 @@ int wsgw_graceful_server_stopping(void)
         return 1;
     }
     return !wsgw_graceful_parent_running(g);
+}
+
+/* Has the MPM been told to stop this child (prefork: AP_SIG_GRACEFUL)? */
+static int wsgw_graceful_mpm_stopping(void)
+{
+    int state = AP_MPMQ_RUNNING;
+
+    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
+           && state == AP_MPMQ_STOPPING;
+}
+
+int wsgw_graceful_watch(wsgw_graceful_watch_t *w, apr_time_t now,
+                        apr_interval_time_t *tmo)
+{
+    wsgw_graceful_t *g = ap_server_conf ? wsgw_graceful_of(ap_server_conf)
+                                        : NULL;
+    int told = 0;
+    apr_interval_time_t wait;
+
+    if (g == NULL || (!g->retired && !g->unhooked)) {
+        return 0;       /* child_stopping will tell this tunnel */
+    }
+    if (g->unhooked && (told = wsgw_graceful_mpm_stopping())
+        && w->probe_until == 0) {
+        /* The signal just came (its EINTR woke us up, or it came while
+         * the tunnel was busy): a restart shows at once in the scoreboard,
+         * a graceful stop when the parent has removed its PidFile, a
+         * moment after it signalled all its children. */
+        w->probe_until = now + WSGW_GRACEFUL_PROBE;
+        w->next = now;
+    }
+    if (now >= w->next) {
+        /* The PidFile (a file to read) only once the MPM says we stop. */
+        if ((told || g->retired) ? wsgw_graceful_server_stopping()
+                                 : wsgw_graceful_new_generation()) {
+            if (g->unhooked) {
+                ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                             WSGW_LOGNO(00604) "prefork child: the server "
+                             "restarts or stops gracefully; closing its "
+                             "tunnel");
+            }
+            return 1;
+        }
+        if (told && w->probe_until > 0 && now >= w->probe_until) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ap_server_conf,
+                         WSGW_LOGNO(00605) "child told to stop (%s) but "
+                         "the server is neither restarting nor stopping: "
+                         "its tunnel goes on, the child exits after it",
+                         AP_SIG_GRACEFUL_STRING);
+            w->probe_until = -1;        /* logged; look every second */
+        }
+        w->next = now + (w->probe_until > now ? WSGW_GRACEFUL_PROBE_STEP
+                                              : WSGW_GRACEFUL_LOOK);
+    }
+    wait = w->next - now;
+    if (*tmo < 0 || *tmo > wait) {
+        *tmo = wait;
+    }
+    return 0;
 }
 
 static void wsgw_graceful_child_stopping(apr_pool_t *pchild, int graceful)
@@ -199,7 +284,7 @@ static void wsgw_graceful_child_stopping(apr_pool_t *pchild, int graceful)
                 g->retired = 1;
                 return;
             }
-            apr_sleep(apr_time_from_msec(20));
+            apr_sleep(WSGW_GRACEFUL_PROBE_STEP);
         }
     }
     apr_thread_mutex_lock(g->mutex);

@@ -1233,7 +1233,7 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
     wsgw_poller_t *ps;
     apr_int16_t registered[2] = { 0, 0 };
     apr_status_t rv, result = APR_SUCCESS;
-    apr_time_t recheck = 0;
+    wsgw_graceful_watch_t watch = { 0, 0 };
     int i, edge;
 
     rv = wsgw_poller_create(&ps, 4, t->r->pool);
@@ -1322,26 +1322,23 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
                 tmo = until + apr_time_from_msec(1);
             }
         }
-        if (wsgw_graceful_retired() && !apr_atomic_read32(&t->stop_requested)) {
-            /* A retired child: nobody will tell it about a restart or a
-             * stop of the server; look now and then. */
+        if (!apr_atomic_read32(&t->stop_requested)) {
+            /* A child retired by the MPM, or any prefork child: no hook
+             * will tell it about a restart or a stop of the server; look
+             * before each wait (prefork's signal interrupts the wait). */
             apr_time_t now = apr_time_now();
 
-            if (now >= recheck) {
-                recheck = now + apr_time_from_sec(1);
-                if (wsgw_graceful_server_stopping()) {
-                    apr_atomic_set32(&t->stop_requested, 1);
-                    wsgw_tunnel_on_timeout(t, now);
-                    continue;
-                }
-            }
-            if (tmo < 0 || tmo > apr_time_from_sec(1)) {
-                tmo = apr_time_from_sec(1);
+            if (wsgw_graceful_watch(&watch, now, &tmo)) {
+                apr_atomic_set32(&t->stop_requested, 1);
+                wsgw_tunnel_on_timeout(t, now);
+                continue;
             }
         }
+        /* EINTR: woken up to stop, or a signal (prefork's AP_SIG_GRACEFUL,
+         * which the next round's watch sees). */
         rv = wsgw_poller_wait(ps, tmo, &n, &out);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)
-            && !APR_STATUS_IS_EINTR(rv)) {   /* EINTR: woken up to stop */
+            && !APR_STATUS_IS_EINTR(rv)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, t->r, WSGW_LOGNO(00306)
                           "ws tunnel %" APR_INT64_T_FMT ": poll failed; "
                           "closing the tunnel",
