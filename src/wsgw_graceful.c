@@ -267,6 +267,14 @@ static void wsgw_graceful_child_stopping(apr_pool_t *pchild, int graceful)
     if (g == NULL) {
         return;
     }
+    if (!graceful && g->unhooked) {
+        /* prefork's clean_child_exit: the child exits now, from its
+         * SIGTERM/SIGHUP handler when it was running a tunnel (in this
+         * very thread, which will not go back to it). Nothing to ask; and
+         * no lock to take in a signal handler that may have interrupted
+         * its holder. */
+        return;
+    }
     if (graceful) {
         /* The MPM also retires idle processes this way (more idle threads
          * than MaxSpareThreads): their tunnels are not cut, the child just
