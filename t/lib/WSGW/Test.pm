@@ -744,13 +744,15 @@ sub tls_access_log_lines {
 }
 
 # A minimal httpd configuration in $file: server root and logs in $dir,
-# Listen 127.0.0.1:$port, the event MPM, mod_proxy(_http), @modules, the
-# module under test, then $body.
+# Listen 127.0.0.1:$port, the event MPM (or the mpm_* among @modules),
+# mod_proxy(_http), @modules, the module under test, then $body.
 sub _write_conf {
     my ($file, $dir, $port, $body, @modules) = @_;
     my $libexec = Apache::Test::vars('src_dir');
+    my @mpm = grep { /^mpm_/ } @modules;
+    @mpm = ('mpm_event') unless @mpm;
     my $modules = join '', map { "LoadModule ${_}_module $libexec/mod_$_.so\n" }
-        qw(mpm_event authz_core proxy proxy_http), @modules;
+        @mpm, qw(authz_core proxy proxy_http), grep { !/^mpm_/ } @modules;
     my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
     open my $fh, '>', $file or die "$file: $!";
     print $fh <<"CONF";
@@ -817,7 +819,8 @@ sub config_start {
 # A separate httpd (own configuration, MPM settings and logs) for tests that
 # need other process limits than the suite's server: started in the
 # foreground with the open file limit raised to the hard limit, stopped by
-# PID. $o{body}: configuration appended; $o{modules}: extra modules.
+# PID. $o{body}: configuration appended; $o{modules}: extra modules;
+# $o{mpm}: event (default), worker or prefork.
 # Returns { pid, port, dir, conf, errlog } once it accepts connections.
 
 sub instance_start {
@@ -834,10 +837,14 @@ sub instance_start {
     my $port = free_port();
     my $conf = "$dir/httpd.conf";
     _write_conf($conf, $dir, $port, "DefaultRuntimeDir $dir\n$o{body}",
-                'slotmem_shm', @{ $o{modules} || [] });
+                'slotmem_shm', @{ $o{modules} || [] },
+                $o{mpm} ? "mpm_$o{mpm}" : ());
     my $pid = fork;
     die "fork: $!" unless defined $pid;
     if (!$pid) {
+        # Its own process group: a stopping prefork parent signals its
+        # whole group (that would be this test and the harness).
+        setpgrp(0, 0);
         open STDOUT, '>', "$dir/output";
         open STDERR, '>&', \*STDOUT;
         exec '/bin/sh', '-c', 'ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"',
