@@ -1,7 +1,9 @@
 # Graceful close (WSGatewayGracefulClose): a graceful restart sends Close
-# 1001 to every open tunnel (at random moments within SPREAD), the old child
-# exits, and the new generation serves; with Off, tunnels outlive the
-# restart.
+# 1001 to every open tunnel, client and backend (at random moments within
+# SPREAD), the old child exits, and the new generation serves; with Off,
+# tunnels outlive the restart. Under every MPM (WSGW_MPM): event and worker
+# tell the module through child_stopping, prefork only by a signal to each
+# child (make check-prefork). Graceful stop: t/325_graceful_stop.t.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -12,9 +14,12 @@ use Time::HiRes qw(time);
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 13;
+plan tests => 14;
 
 errlog_start();
+my $framelog = top_dir() . '/t/logs/echo-frames.log';
+# Tags the backend's frame log shows for this run's tunnels.
+my $tag = "g320-$$";
 
 sub parent_pid {
     my $f = File::Spec->catfile(Apache::Test::vars('t_logs'), 'httpd.pid');
@@ -44,11 +49,11 @@ sub echo_ok {
 }
 
 # Default (On, no spread).
-my $c = ws_connect(path => '/c/echo');
+my $c = ws_connect(path => "/c/echo?$tag-c");
 ok echo_ok($c, 'before'), 'tunnel open before the restart';
 my $off = ws_connect(path => '/goff/echo');
 ok echo_ok($off, 'off before'), 'a tunnel with graceful close Off is open too';
-my @spread = map { ws_connect(path => '/gspread/echo') } 1 .. 6;
+my @spread = map { ws_connect(path => "/gspread/echo?$tag-s$_") } 1 .. 6;
 ok !(grep { $_->{status} != 101 } @spread), 'six tunnels with a 3 s spread are open';
 
 my @old = children();
@@ -81,6 +86,16 @@ ok t_cmp(scalar(@at), 6, 'every spread tunnel got 1001');
 my ($min, $max) = (sort { $a <=> $b } @at)[0, -1];
 ok defined $max && $max < 6, sprintf('all within the spread (last after %.1f s)', $max // -1);
 ok defined $max && $max - $min > 0.2, sprintf('at different moments (%.2f s apart)', ($max // 0) - ($min // 0));
+
+# The backend side of each closed tunnel got Close 1001 too.
+my %got;
+wait_until(10, sub {
+    open my $fh, '<', $framelog or return 0;
+    %got = map { m{ \S+\?($tag-\w+) rx op=8 .*code=1001} ? ($1 => 1) : () } <$fh>;
+    return keys %got == 7;
+});
+ok t_cmp(join(' ', sort keys %got), join(' ', sort("$tag-c", map { "$tag-s$_" } 1 .. 6)),
+         'the backend got Close 1001 for each of them');
 
 ok echo_ok($off, 'off after'), 'graceful close Off: the tunnel outlives the restart';
 ws_send($off, 8, pack('n', 1000));
