@@ -15,8 +15,9 @@
 
 struct wsgw_tunnel_t;
 
-/** Register the child_init and child_stopping hooks (see
- * wsgw_graceful_watch() for prefork, which has no child_stopping). */
+/** Register the child_init and child_stopping hooks (prefork runs no
+ * child_stopping for a graceful restart or stop: see
+ * wsgw_graceful_watch()). */
 void wsgw_graceful_register_hooks(apr_pool_t *p);
 
 /**

@@ -57,6 +57,7 @@ typedef struct wsgw_graceful_watch_t {
     apr_time_t next;          /* when to look again */
     apr_time_t probe_until;   /* after AP_SIG_GRACEFUL: look often until */
 } wsgw_graceful_watch_t;
+
 typedef struct wsgw_status_t wsgw_status_t;
 typedef struct wsgw_reactors_t wsgw_reactors_t;
 struct wsgw_stat_t;

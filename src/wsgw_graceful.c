@@ -7,16 +7,15 @@
  *
  * prefork runs child_stopping only as a child exits (not graceful), never
  * for a graceful restart or stop. Its parent tells a child about those
- * only by AP_SIG_GRACEFUL (SIGUSR1), whose
- * handler closes the child's listeners and sets the MPM state to
- * STOPPING; the child's single thread is the one running the tunnel, and
- * the signal interrupts its poll (EINTR). So there each tunnel looks for
- * itself (wsgw_graceful_watch) before every wait: the MPM state, and at
- * least once a second the scoreboard's generation, in case the signal came
- * just before the wait began. The parent reaps idle prefork children by
- * the pipe of death, which a child running a tunnel never reads, and
- * MaxConnectionsPerChild ends a child only between connections: neither
- * stops a tunnel.
+ * only by AP_SIG_GRACEFUL (SIGUSR1), whose handler closes the child's
+ * listeners and sets the MPM state to STOPPING; the child's single thread
+ * is the one running the tunnel, and the signal interrupts its poll
+ * (EINTR). So there each tunnel looks for itself (wsgw_graceful_watch)
+ * before every wait: the MPM state, and at least once a second the
+ * scoreboard's generation, in case the signal came just before the wait
+ * began. The parent reaps idle prefork children by the pipe of death,
+ * which a child running a tunnel never reads, and MaxConnectionsPerChild
+ * ends a child only between connections: neither stops a tunnel.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -41,7 +40,7 @@ struct wsgw_graceful_t {
     apr_array_header_t *tunnels;   /* wsgw_tunnel_t *, unordered */
     int                 stopping;
     int                 retired;   /* retired by the MPM, not a stop */
-    int                 unhooked;  /* no child_stopping for a graceful one */
+    int                 unhooked;  /* prefork: no child_stopping when told */
     const char         *pidfile;   /* the parent's PidFile, or NULL */
     apr_pool_t         *pool;      /* for reading it (child_stopping only) */
 };
@@ -213,14 +212,14 @@ int wsgw_graceful_watch(wsgw_graceful_watch_t *w, apr_time_t now,
 {
     wsgw_graceful_t *g = ap_server_conf ? wsgw_graceful_of(ap_server_conf)
                                         : NULL;
-    int told = 0;
+    int told;
     apr_interval_time_t wait;
 
     if (g == NULL || (!g->retired && !g->unhooked)) {
         return 0;       /* child_stopping will tell this tunnel */
     }
-    if (g->unhooked && (told = wsgw_graceful_mpm_stopping())
-        && w->probe_until == 0) {
+    told = g->unhooked && wsgw_graceful_mpm_stopping();
+    if (told && w->probe_until == 0) {
         /* The signal just came (its EINTR woke us up, or it came while
          * the tunnel was busy): a restart shows at once in the scoreboard,
          * a graceful stop when the parent has removed its PidFile, a
