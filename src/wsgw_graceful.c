@@ -24,9 +24,11 @@
 #include "mpm_common.h"
 #include "ap_mpm.h"
 #include "scoreboard.h"
-#include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "wsgw.h"
@@ -42,7 +44,6 @@ struct wsgw_graceful_t {
     int                 retired;   /* retired by the MPM, not a stop */
     int                 unhooked;  /* prefork: no child_stopping when told */
     const char         *pidfile;   /* the parent's PidFile, or NULL */
-    apr_pool_t         *pool;      /* for reading it (child_stopping only) */
 };
 
 /* How long child_stopping (or a prefork tunnel, after AP_SIG_GRACEFUL)
@@ -88,7 +89,6 @@ static void wsgw_graceful_child_init(apr_pool_t *pchild, server_rec *s)
     if (ap_pid_fname) {
         g->pidfile = ap_runtime_dir_relative(pchild, ap_pid_fname);
     }
-    apr_pool_create(&g->pool, pchild);
     /* prefork (the only non-threaded MPM of httpd 2.4 on Unix) runs no
      * child_stopping for a graceful restart or stop; event and worker do. */
     g->unhooked = ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS
@@ -149,25 +149,27 @@ int wsgw_graceful_add(server_rec *s, struct wsgw_tunnel_t *t,
     return stopping;
 }
 
-/* Does the PidFile still name our parent? */
-static int wsgw_graceful_parent_running(wsgw_graceful_t *g)
+/* Does the PidFile still name our parent? Any thread, several at once
+ * (tunnels of a retired child, reactors, child_stopping): plain system
+ * calls, no shared pool. */
+static int wsgw_graceful_parent_running(const wsgw_graceful_t *g)
 {
     char buf[32];
-    apr_file_t *f;
-    apr_size_t len = sizeof(buf) - 1;
-    int same = 0;
+    ssize_t len;
+    int fd = open(g->pidfile, O_RDONLY | O_CLOEXEC);
 
-    apr_pool_clear(g->pool);
-    if (apr_file_open(&f, g->pidfile, APR_FOPEN_READ, 0, g->pool)
-        != APR_SUCCESS) {
+    if (fd < 0) {
         return 0;       /* removed: the server is stopping */
     }
-    if (apr_file_read(f, buf, &len) == APR_SUCCESS) {
-        buf[len] = '\0';
-        same = atol(buf) == (long)getppid();
+    do {
+        len = read(fd, buf, sizeof(buf) - 1);
+    } while (len < 0 && errno == EINTR);
+    close(fd);
+    if (len <= 0) {
+        return 0;
     }
-    apr_file_close(f);
-    return same;
+    buf[len] = '\0';
+    return atol(buf) == (long)getppid();
 }
 
 /* Has the parent moved to a new generation (a restart)? It does so
