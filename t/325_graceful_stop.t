@@ -111,8 +111,11 @@ ok scalar(grep { /$told: / } inst_errlog()), "the children were told ($told)";
 
 ok echo_ok($off, 'off after'), 'graceful close Off: the tunnel outlives the stop';
 ok kill(0, $inst->{pid}), 'and keeps the server up';
-ok !IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 2),
-    'which accepts no new connections';
+# (A child still starting when the signal came may hold the listener a
+# moment longer.)
+ok wait_until(10, sub {
+    !IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 2)
+}), 'which accepts no new connections';
 
 ws_send($off, 8, pack('n', 1000));
 my $f = ws_recv($off, 5);
