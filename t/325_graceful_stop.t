@@ -4,7 +4,8 @@
 # tunnel with graceful close Off outlives it and keeps its child (and so
 # the server) up until it ends, then the server exits. Under prefork the
 # parent's reaping of idle children (the pipe of death) first runs while
-# the tunnels are open and closes none of them.
+# the tunnels are open and closes none of them, nor does a SIGUSR1 sent to
+# the children by hand.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -16,7 +17,7 @@ use WSGW::Test qw(:all);
 
 my $mpm = $ENV{WSGW_MPM} || 'event';
 my $async = $ENV{WSGW_ASYNC} || 'On';
-plan tests => 15;
+plan tests => 17;
 
 my $framelog = top_dir() . "/t/logs/gstop-frames-$$.log";
 unlink $framelog;
@@ -68,7 +69,8 @@ my $off = ws_connect(port => $port, path => "/off/echo?gstop-$$-off");
 ok !(grep { !echo_ok($_, 'before') } @on, $off), 'four tunnels open and echo';
 
 SKIP: {
-    skip 'idle process reaping: prefork only', 2 unless $mpm eq 'prefork';
+    skip 'idle process reaping, a stray signal: prefork only', 4
+        unless $mpm eq 'prefork';
     # Six connections that send half a request hold six more processes;
     # once they close, those are idle beyond MaxSpareServers and the
     # parent ends them one a second through the pipe of death.
@@ -82,6 +84,14 @@ SKIP: {
         "idle processes reaped ($peak before, " . kids() . ' now)';
     ok !(grep { !echo_ok($_, 'after reaping') } @on, $off),
         'and every tunnel still open';
+
+    # SIGUSR1 sent by hand to the children, not by a restart or stop of
+    # the server: after a second of looking, the tunnels go on.
+    kill 'USR1', keys %{ instance_children($inst) };
+    ok wait_until(5, sub { grep { /WSGW00605: / } inst_errlog() }),
+        'a stray SIGUSR1 is told apart (WSGW00605)';
+    ok !(grep { !echo_ok($_, 'after a stray signal') } @on, $off),
+        'and closes no tunnel';
 }
 
 my @old = keys %{ instance_children($inst) };
