@@ -845,7 +845,8 @@ void wsgw_tunnel_on_timeout(wsgw_tunnel_t *t, apr_time_t now)
     }
     if (t->stop_at > 0 && now >= t->stop_at) {
         wsgw_tunnel_gateway_close(t, WSGW_CLOSE_GOING_AWAY,
-                                  WSGW_CLOSE_GOING_AWAY, "server restarting or stopping");
+                                  WSGW_CLOSE_GOING_AWAY,
+                                  "server restarting or stopping");
         return;
     }
     if (dc->max_lifetime > 0 && now >= t->started + dc->max_lifetime) {
@@ -1325,12 +1326,11 @@ apr_status_t wsgw_tunnel_run(wsgw_tunnel_t *t, apr_interval_time_t move_after)
         if (!apr_atomic_read32(&t->stop_requested)) {
             /* A child retired by the MPM, or any prefork child: no hook
              * will tell it about a restart or a stop of the server; look
-             * before each wait (prefork's signal interrupts the wait). */
-            apr_time_t now = apr_time_now();
-
-            if (wsgw_graceful_watch(&watch, now, &tmo)) {
+             * before each wait (prefork's signal interrupts the wait).
+             * The pump's clock will do: no clock read per round here. */
+            if (wsgw_graceful_watch(&watch, t->now, &tmo)) {
                 apr_atomic_set32(&t->stop_requested, 1);
-                wsgw_tunnel_on_timeout(t, now);
+                wsgw_tunnel_on_timeout(t, t->now);
                 continue;
             }
         }
