@@ -520,7 +520,8 @@ static void wsgw_tunnel_dir_put_buf(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d,
 static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
 {
     wsgw_tunnel_side_t *s = d->from;
-    apr_size_t space, len;
+    apr_size_t space, len, before;
+    apr_time_t idle_from;
     apr_status_t rv;
     int discard = d->done || (d->closing && d->close_queued);
 
@@ -581,6 +582,7 @@ static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
          * it already, and only a read sees it. */
         s->may_read = 0;
     }
+    idle_from = t->last_rx;
     t->last_rx = t->now;
     if (d == &t->c2b) {
         t->last_client_rx = t->last_rx;
@@ -588,9 +590,16 @@ static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
     if (discard) {
         return 1;
     }
+    before = d->tail;
     d->tail += len;
     if (d->framed) {
         wsgw_tunnel_parse(t, d);
+        if (d->tail <= before) {
+            /* All of it was the client's pong to our own ping, which the
+             * backend never sees: a sign of life of the client, but no
+             * traffic between the peers for WSGatewayIdleTimeout. */
+            t->last_rx = idle_from;
+        }
     }
     else {
         d->ready = d->parsed = d->tail;

@@ -8,7 +8,7 @@ use Time::HiRes qw(time sleep);
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 30;
+plan tests => 33;
 
 errlog_start();
 my $framelog = top_dir() . '/t/logs/echo-frames.log';
@@ -92,6 +92,15 @@ $c = ws_connect(path => '/ping/echo');
 ($code, $after) = close_code_within($c, 8, no_pong => 1);
 ok t_cmp($code, 1001, 'unanswered pings: tunnel closed with 1001');
 ok $after < 6, sprintf('within interval + timeout (%.1f s)', $after);
+
+# The gateway's own pings and the client's pongs are no traffic between
+# the peers: with pings every second, an idle timeout of 3 s still closes
+# a tunnel that carries nothing else.
+$c = ws_connect(path => '/idleping/echo');
+ok t_cmp($c->{status}, 101, 'idle + ping mapping upgraded');
+($code, $after) = close_code_within($c, 10);
+ok t_cmp($code, 1001, 'answered pings do not keep an idle tunnel open: 1001');
+ok $after >= 2.5 && $after < 6, sprintf('at about the idle timeout (%.1f s)', $after);
 
 # Pings behind a backend that streams 64 KiB frames without a pause
 # (interval 2 s, timeout = interval). A client that neither reads nor sends
