@@ -16,6 +16,7 @@
 #include "http_main.h"
 #include "http_ssl.h"
 #include "mod_proxy.h"
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 #include <apr_lib.h>
@@ -934,6 +935,78 @@ static int wsgw_config_check_sections(const ap_directive_t *d,
     return bad;
 }
 
+/* Frames-mode policy where the effective mode is tunnel: accepted (a
+ * <Location> may switch modes back and forth) but worth a warning. */
+static void wsgw_config_warn_tunnel(server_rec *s,
+                                    const wsgw_dir_conf_t *dc,
+                                    const char *where)
+{
+    int both = dc->ping_interval && dc->max_message;
+
+    if (dc->mode != WSGW_MODE_TUNNEL
+        || (!dc->ping_interval && !dc->max_message)) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, WSGW_LOGNO(00005)
+                 "%s%s%s %s no effect in %s: %s is tunnel there, which "
+                 "copies bytes without reading frames; use '%s frames' or "
+                 "leave %s out", dc->ping_interval
+                 ? WSGW_DIRECTIVE_PING_INTERVAL : "", both ? " and " : "",
+                 dc->max_message ? WSGW_DIRECTIVE_MAX_MESSAGE : "",
+                 both ? "have" : "has", where, WSGW_DIRECTIVE_MODE,
+                 WSGW_DIRECTIVE_MODE, both ? "them" : "it");
+}
+
+/* WSGW00005 for every server, virtual host and <Location> whose effective
+ * mode is tunnel but that sets frames-mode policy. */
+static void wsgw_config_warn_modes(apr_pool_t *p, server_rec *s)
+{
+    const wsgw_dir_conf_t *main = ap_get_module_config(s->lookup_defaults,
+                                                       &ws_gateway_module);
+    apr_hash_t *seen = apr_hash_make(p);
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        const wsgw_dir_conf_t *base = ap_get_module_config(
+            vs->lookup_defaults, &ws_gateway_module);
+        core_server_config *core = ap_get_core_module_config(
+            vs->module_config);
+        int i;
+
+        /* A virtual host inherits the server's: warn once, where set. */
+        if (vs == s || base->mode != main->mode
+            || base->ping_interval != main->ping_interval
+            || base->max_message != main->max_message) {
+            wsgw_config_warn_tunnel(vs, base, vs->is_virtual
+                                    ? apr_psprintf(p, "<VirtualHost %s:%u>",
+                                                   vs->server_hostname,
+                                                   (unsigned)vs->port)
+                                    : "the server config");
+        }
+        /* A virtual host's list has the server's sections too. */
+        for (i = 0; core->sec_url && i < core->sec_url->nelts; ++i) {
+            ap_conf_vector_t *sec = APR_ARRAY_IDX(core->sec_url, i,
+                                                  ap_conf_vector_t *);
+            const wsgw_dir_conf_t *dc = ap_get_module_config(
+                sec, &ws_gateway_module);
+            const core_dir_config *cd = ap_get_core_module_config(sec);
+
+            if (apr_hash_get(seen, &sec, sizeof(sec))) {
+                continue;
+            }
+            apr_hash_set(seen, apr_pmemdup(p, &sec, sizeof(sec)),
+                         sizeof(sec), "");
+            if (dc && (dc->mode_set || dc->ping_interval_set
+                       || dc->max_message_set)) {
+                wsgw_config_warn_tunnel(vs, wsgw_config_merge_dir(
+                                            p, (void *)base, (void *)dc),
+                                        apr_psprintf(p, "<Location %s>",
+                                                     cd->d));
+            }
+        }
+    }
+}
+
 int wsgw_config_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
@@ -941,6 +1014,11 @@ int wsgw_config_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     if (wsgw_config_check_sections(ap_conftree, NULL, s)) {
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* Warnings once: at `httpd -t`, else not in the trial pass at start. */
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST
+        || ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        wsgw_config_warn_modes(ptemp, s);
     }
     if (!ap_find_linked_module("mod_proxy.c")) {
         return OK;      /* wsgw_config_post_config says so */

@@ -83,7 +83,7 @@ my @bad = (
      qr/WSGatewayPass \/q .*balancer:\/\/nope is not declared/],
 );
 
-plan tests => @good + 2 * @bad + 1;
+plan tests => @good + 2 * @bad + 3;
 
 for my $g (@good) {
     my ($rc, $out) = config_test($g->[1]);
@@ -93,6 +93,14 @@ for my $b (@bad) {
     my ($rc, $out) = config_test($b->[1]);
     ok t_cmp($rc != 0 ? 1 : 0, 1, "refused: $b->[0]") or t_debug($out);
     ok t_cmp($out, $b->[2], "message for $b->[0] names the directive and the fix");
+}
+
+# Frames-mode policy where the mode is tunnel: accepted, with a warning.
+{
+    my ($rc, $out) = config_test("<Location /t>\n WSGatewayMode tunnel\n WSGatewayPingInterval 5\n</Location>");
+    ok t_cmp($rc, 0, 'ping interval in a tunnel-mode <Location> is accepted');
+    ok t_cmp($out, qr/WSGW00005: WSGatewayPingInterval has no effect in <Location \/t>: WSGatewayMode is tunnel there/,
+             'with a warning that says why and what to do');
 }
 
 # Without mod_proxy_http the server does not start: plain requests need it.
