@@ -541,6 +541,13 @@ static void wsgm_model_rule(wsgm_model_t *m, wsgm_file_t *f, int item,
         }
         r->sem[0].negate = *pat == '!';
         r->sem[0].pattern = r->sem[0].negate ? pat + 1 : pat;
+        if (r->f_nc && !r->unprovable
+            && strpbrk(r->sem[0].pattern, "abcdefghijklmnopqrstuvwxyz"
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ")) {
+            /* The rule also matched /WS/ for ^/ws/; WSGatewayPass PATHs
+             * are case-sensitive, as URL paths are. */
+            r->unprovable = "NC";
+        }
         r->sem[0].subst = w[1].text;
         r->nosub = !strcmp(w[1].text, "-");
         wsgm_regex_compile(m->p, &r->sem[0].re, r->sem[0].pattern, r->f_nc);

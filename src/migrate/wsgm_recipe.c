@@ -373,6 +373,12 @@ static const char *wsgm_recipe_precheck(wsgm_recipe_ctx_t *rc,
         const wsgm_rule_t *r = (const wsgm_rule_t *)d;
         int engine;
 
+        if (r->unprovable && !strcmp(r->unprovable, "NC")) {
+            return "the [NC] flag makes the rule match paths in any case "
+                   "(/WS/ too), and WSGatewayPass paths are case-sensitive; "
+                   "drop [NC] if only the written case matters, then run "
+                   "again";
+        }
         if (r->unprovable) {
             return apr_psprintf(rc->v.p, "the [%s] flag has no WSGatewayPass "
                                 "equivalent", r->unprovable);
