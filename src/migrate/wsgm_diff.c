@@ -61,7 +61,11 @@ int wsgm_diff_write(apr_pool_t *p, FILE *out, const wsgm_file_t *f,
     if (edits->nelts == 0) {
         return 0;
     }
-    if (fprintf(out, "--- %s\n+++ %s\n", old_label, new_label) < 0) {
+    /* A name with blanks ends at a tab, where diff -u puts its time
+     * stamp, or patch would take only its first word. */
+    if (fprintf(out, "--- %s%s\n+++ %s%s\n", old_label,
+                strpbrk(old_label, " \t") ? "\t" : "", new_label,
+                strpbrk(new_label, " \t") ? "\t" : "") < 0) {
         return -1;
     }
     while (i < edits->nelts) {
