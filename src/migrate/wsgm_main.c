@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <apr_file_info.h>
@@ -198,7 +199,7 @@ static int wsgm_main_replace(apr_pool_t *p, wsgm_msgs_t *msgs,
     char ebuf[256];
 
     free(real);
-    rv = apr_stat(&fi, target, APR_FINFO_PROT, p);
+    rv = apr_stat(&fi, target, APR_FINFO_PROT | APR_FINFO_OWNER, p);
     if (rv == APR_SUCCESS) {
         rv = apr_file_mktemp(&fd, tmpl, APR_FOPEN_CREATE | APR_FOPEN_READ
                              | APR_FOPEN_WRITE | APR_FOPEN_EXCL
@@ -212,6 +213,11 @@ static int wsgm_main_replace(apr_pool_t *p, wsgm_msgs_t *msgs,
         apr_file_close(fd);
         if (rv == APR_SUCCESS) {
             apr_file_perms_set(tmpl, fi.protection);
+            /* The file keeps its owner (root rewriting a file of another
+             * user); others cannot give files away: theirs stays theirs. */
+            if (chown(tmpl, fi.user, fi.group) != 0) {
+                (void)chown(tmpl, (uid_t)-1, fi.group);
+            }
             apr_file_remove(backup, p);
             rv = apr_file_link(target, backup);
             if (rv != APR_SUCCESS) {
