@@ -351,6 +351,19 @@ static int wsgm_recipe_is_candidate(wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d)
     return 0;
 }
 
+/* RewriteEngine where rule @a d is: 1 on, 0 off, -1 not set in the files
+ * read (the server's, for a virtual host without one of its own). */
+static int wsgm_recipe_engine(const wsgm_recipe_ctx_t *rc, const wsgm_dir_t *d)
+{
+    const wsgm_host_t *h = wsgm_recipe_host(rc, d->host);
+
+    if (d->loc >= 0) {
+        return APR_ARRAY_IDX(h->locs, d->loc, wsgm_loc_t *)->engine;
+    }
+    return h->engine >= 0 ? h->engine
+           : d->host > 0 ? wsgm_recipe_host(rc, 0)->engine : -1;
+}
+
 /* Reasons that rule a candidate out before any modelling. */
 static const char *wsgm_recipe_precheck(wsgm_recipe_ctx_t *rc,
                                         const wsgm_dir_t *d)
@@ -383,13 +396,7 @@ static const char *wsgm_recipe_precheck(wsgm_recipe_ctx_t *rc,
             return apr_psprintf(rc->v.p, "the [%s] flag has no WSGatewayPass "
                                 "equivalent", r->unprovable);
         }
-        if (d->loc >= 0) {
-            engine = APR_ARRAY_IDX(h->locs, d->loc, wsgm_loc_t *)->engine;
-        }
-        else {
-            engine = h->engine >= 0 ? h->engine
-                     : d->host > 0 ? main_h->engine : -1;
-        }
+        engine = wsgm_recipe_engine(rc, d);
         if (engine == 0) {
             return "RewriteEngine is off here, so this rule never ran; "
                    "WSGatewayPass would switch it on";
@@ -822,6 +829,20 @@ static void wsgm_recipe_accept(wsgm_recipe_ctx_t *rc, wsgm_verify_prop_t *pr)
             wsgm_msg_add(rc->msgs, WSGM_MSG_WARNING,
                          pr->gw->d.at.file->display, at->line, "%s",
                          APR_ARRAY_IDX(pr->warns, i, const char *));
+        }
+        for (i = 0; i < pr->remove->nelts; ++i) {
+            const wsgm_dir_t *rd = wsgm_recipe_dir(
+                rc, APR_ARRAY_IDX(pr->remove, i, int));
+
+            if (rd->kind == WSGM_D_RULE && wsgm_recipe_engine(rc, rd) < 0) {
+                wsgm_msg_add(rc->msgs, WSGM_MSG_WARNING,
+                             pr->gw->d.at.file->display, at->line,
+                             "no 'RewriteEngine On' for the replaced rules "
+                             "in the files read: unless another file turns "
+                             "it on for this server, they never ran, and "
+                             "this line now proxies what they name");
+                break;
+            }
         }
     }
     for (i = 0; i < pr->remove->nelts; ++i) {
