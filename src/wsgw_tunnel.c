@@ -556,6 +556,15 @@ static int wsgw_tunnel_dir_read(wsgw_tunnel_t *t, wsgw_tunnel_dir_t *d)
     }
     len = space;
     rv = wsgw_tunnel_read(s, d->buf + d->tail, &len);
+    if (APR_STATUS_IS_EAGAIN(rv) && s->hup && s->sock == NULL
+        && s->c->master == NULL) {
+        /* Through the filters (TLS), a non-blocking read at the end of
+         * the socket looks like no data yet: the core input filter turns
+         * a read of 0 bytes into an empty brigade, and mod_ssl then waits
+         * for more of a record. After the peer's FIN (a client or backend
+         * gone without close_notify), nothing more can come: the end. */
+        rv = APR_EOF;
+    }
     if (APR_STATUS_IS_EAGAIN(rv)) {
         s->may_read = 0;
         return 0;

@@ -13,7 +13,7 @@ use Digest::SHA qw(sha256_hex);
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 56;
+plan tests => 60;
 
 my $tls = tls_port();
 my $gw = gw_port();
@@ -61,6 +61,28 @@ my $close = ws_recv($c, 5);
 ok t_cmp($close && $close->{op}, 8, 'TLS front: close echoed');
 read_until_eof($c, 10);
 ok $c->{eof}, 'TLS front: connection ends after the close handshake';
+
+# A client that vanishes without close_notify (TCP FIN only): through
+# mod_ssl a non-blocking read at the socket's end looks like "no data
+# yet", so the tunnel must take the FIN itself as the end, at once, in
+# both modes (after 0.2 s async tunnels run in the reactor).
+for my $hold (0, 0.2) {
+    my $tag = "vanish$hold-$$";
+    $c = ws_connect(tls => 1, path => "/c/echo?$tag");
+    ws_send($c, 1, 'before vanishing');
+    $m = ws_recv_data($c, 5);
+    select(undef, undef, undef, $hold) if $hold;
+    $c->{sock}->close(SSL_no_shutdown => 1);
+    my ($line) = ();
+    my $t0 = time;
+    wait_until(10, sub {
+        ($line) = grep { m{/c/echo\?$tag } } tls_access_log_lines();
+        return $line;
+    });
+    ok t_cmp($line // '', qr/ code=1006 by=client /,
+             "TLS front: a client gone without close_notify ends its tunnel ($tag)");
+    ok time - $t0 < 3, sprintf('at once, not at a timeout (%.1f s)', time - $t0);
+}
 
 # A frame pipelined in the same TLS write as the handshake.
 $c = ws_connect(tls => 1, path => '/c/echo', after => ws_frame(1, 'pipelined'));
