@@ -401,7 +401,6 @@ int wsgw_status_admit(request_rec *r, const wsgw_mapping_t *m,
         h->mrow = NULL;
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    apr_atomic_add64(&h->mrow->total, 1);
     h->pool = r->pool;
     apr_pool_cleanup_register(r->pool, h, wsgw_status_release,
                               apr_pool_cleanup_null);
@@ -433,6 +432,9 @@ void wsgw_status_tunnel_open(wsgw_stat_t *h, request_rec *r,
     if (h == NULL || h->mrow == NULL) {
         return;
     }
+    /* Totals count tunnels: a handshake the backend refused is a
+     * handshake failure, not a tunnel. */
+    apr_atomic_add64(&h->mrow->total, 1);
     h->brow = wsgw_status_mine(b ? b->stat_id : -1);
     if (h->brow) {
         apr_atomic_inc32(&h->brow->active);

@@ -10,7 +10,7 @@ use File::Spec;
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 28;
+plan tests => 31;
 
 errlog_start();
 
@@ -57,6 +57,16 @@ ok t_cmp($active, 0, 'and 0 after they close');
 $obj = mapping_json('/stat');
 ok t_cmp(field($obj, 'total'), 3, 'total counts 3');
 ok t_cmp($obj, qr/"1000":3/, 'close codes counted');
+
+# A handshake the backend cannot take is a handshake failure, not a
+# tunnel: the total does not move.
+my $dead0 = mapping_json('/dead');
+my $dc = ws_connect(path => '/dead/x');
+ok t_cmp($dc->{status}, 503, 'handshake to a dead backend: 503');
+my $dead1 = mapping_json('/dead');
+ok t_cmp(field($dead1, 'total'), field($dead0, 'total'), 'total counts tunnels only');
+ok t_cmp(field($dead1, 'backend'), field($dead0, 'backend') + 1,
+         'the failure is counted as a backend handshake failure');
 
 # HTML page and mod_status section.
 $res = http_request(path => '/ws-status');
@@ -168,7 +178,7 @@ ok t_cmp($line // '', qr/ 101 ws=ws:\/\/127\.0\.0\.1:\d+\/stat in=19 out=11 code
 # signal) and AH10392, the MPM's note when three or more children die of a
 # signal in a row: the test above kills every child, and earlier suites
 # may have left more than two.
-my @bad = errlog_unexpected('exit signal Killed', 'AH10392');
+my @bad = errlog_unexpected('exit signal Killed', 'AH10392', qw(AH00957 AH00959 WSGW00201 WSGW00501));
 ok t_cmp(scalar(@bad), 0, 'no unexpected errors or warnings in the error log')
     or t_debug(@bad);
 ok((grep { /WSGW00706/ } errlog_lines()), 'limit refusals logged with their ID');
