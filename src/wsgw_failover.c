@@ -217,6 +217,16 @@ int wsgw_failover_upgrade(request_rec *r, proxy_worker *worker,
     return wsgw_failover_all_failed(r, pr, tried, proto_error);
 }
 
+/* Did mod_proxy_http just fail the TLS handshake with a member? It
+ * answers 500 for that (AH00898), with this text in the error notes;
+ * nothing went to the backend or the client, so another member may serve. */
+static int wsgw_failover_tls_failed(request_rec *r)
+{
+    const char *notes = apr_table_get(r->notes, "error-notes");
+
+    return notes && ap_strstr_c(notes, "SSL Handshake") != NULL;
+}
+
 int wsgw_failover_http(request_rec *r, proxy_worker *worker,
                        proxy_server_conf *conf, char *url,
                        const char *proxyname, apr_port_t proxyport,
@@ -247,7 +257,9 @@ int wsgw_failover_http(request_rec *r, proxy_worker *worker,
         apr_table_setn(r->notes, WSGW_NOTE_BACKEND, w->s->name_ex);
         status = proxy_run_scheme_handler(r, w, conf, u, proxyname, proxyport);
         if (status != HTTP_SERVICE_UNAVAILABLE
-            && !(status == HTTP_BAD_GATEWAY && !r->sent_bodyct)) {
+            && !(status == HTTP_BAD_GATEWAY && !r->sent_bodyct)
+            && !(status == HTTP_INTERNAL_SERVER_ERROR && !r->sent_bodyct
+                 && wsgw_failover_tls_failed(r))) {
             break;
         }
         if (r->sent_bodyct) {

@@ -13,7 +13,7 @@ use Digest::SHA qw(sha256_hex);
 use lib 't/lib';
 use WSGW::Test qw(:all);
 
-plan tests => 60;
+plan tests => 62;
 
 my $tls = tls_port();
 my $gw = gw_port();
@@ -165,6 +165,9 @@ $c = ws_connect(tls => 1, path => '/untrusted-fo');
 ok t_cmp($c->{status}, 101, 'untrusted first member: the next member serves (failover)');
 $m = ws_recv_data($c, 5);
 ok t_cmp($m && $m->{payload}, 'wss', 'served by the trusted member');
+$res = http_request(tls => 1, path => '/untrusted-fo/plain?x=1');
+ok t_cmp($res->{status}, 200, 'plain request, untrusted first member: the next member serves (failover)');
+ok t_cmp($res->{body}, qr/^backend=wss$/m, 'served by the trusted member');
 $res = http_request(tls => 1, path => '/untrusted/plain');
 # Plain requests are mod_proxy_http's: it answers 500 for a failed TLS
 # handshake (AH00898).
