@@ -464,9 +464,16 @@ static void wsgm_recipe_add_pprs(wsgm_recipe_ctx_t *rc,
             continue;
         }
         np = wsgw_map_normalize(rc->v.p, r->path);
+        /* A ws:// reverse map under the new PATH, to the same backend: no
+         * response header carries a ws:// URL; it only paired a ws://
+         * ProxyPass that this line replaces. */
         if (r->url.ws && r->url.tls == w->tls
             && !strcmp(r->url.origin, w->origin) && np
-            && !strcmp(np, pr->path)) {
+            && (!strcmp(np, pr->path)
+                || (pr->loc < 0
+                    && wsgw_map_covers(pr->path, strcmp(pr->path, "/")
+                                                 ? strlen(pr->path) : 0,
+                                       np)))) {
             APR_ARRAY_PUSH(pr->remove, int) = r->d.id;     /* dead: ws:// */
             continue;
         }
